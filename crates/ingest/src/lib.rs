@@ -4,5 +4,11 @@
 //! or HTTP.
 
 pub mod case;
+pub mod error;
+pub mod numerals;
+pub mod statute;
 
 pub use case::*;
+pub use error::{IngestError, Result};
+pub use numerals::{parse_cn_int, parse_term_months};
+pub use statute::{find_statute_refs, normalize_law_name};
