@@ -5,10 +5,12 @@
 
 pub mod case;
 pub mod error;
+pub mod extract;
 pub mod numerals;
 pub mod statute;
 
 pub use case::*;
 pub use error::{IngestError, Result};
+pub use extract::{extract_case, field_coverage, fill_from_text};
 pub use numerals::{parse_cn_int, parse_term_months};
 pub use statute::{find_statute_refs, normalize_law_name};

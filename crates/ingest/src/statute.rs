@@ -38,8 +38,10 @@ static CITATION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static SEPARATOR_GAP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[\s、，,和及以与或第款项之零〇一二两三四五六七八九十百千0-9０-９()（）]|的规定)*$")
-        .expect("gap regex")
+    Regex::new(
+        r"^(?:[\s、，,和及以与或第款项之零〇一二两三四五六七八九十百千0-9０-９()（）]|的规定)*$",
+    )
+    .expect("gap regex")
 });
 
 static VERSION_NOTE: LazyLock<Regex> = LazyLock::new(|| {
@@ -50,7 +52,11 @@ static VERSION_NOTE: LazyLock<Regex> = LazyLock::new(|| {
 /// trailing version note such as `（2017年修正）` are removed.
 /// `《中华人民共和国刑法》` → `刑法`; `《最高人民法院关于…的解释》` → `最高人民法院关于…的解释`.
 pub fn normalize_law_name(name: &str) -> String {
-    let mut s = name.trim().trim_start_matches('《').trim_end_matches('》').trim();
+    let mut s = name
+        .trim()
+        .trim_start_matches('《')
+        .trim_end_matches('》')
+        .trim();
     if let Some(rest) = s.strip_prefix("中华人民共和国") {
         s = rest;
     }
@@ -68,8 +74,8 @@ pub fn normalize_law_name(name: &str) -> String {
 /// (a law, a judicial interpretation…), as opposed to evidence such as `《提取笔录》`.
 fn looks_like_law(title: &str) -> bool {
     const ENDINGS: &[&str] = &[
-        "法", "法典", "解释", "规定", "决定", "条例", "办法", "规则", "意见", "纪要", "通知", "批复",
-        "答复", "标准", "细则", "公约",
+        "法", "法典", "解释", "规定", "决定", "条例", "办法", "规则", "意见", "纪要", "通知",
+        "批复", "答复", "标准", "细则", "公约",
     ];
     let t = normalize_law_name(title);
     t.contains("修正案") || ENDINGS.iter().any(|e| t.ends_with(e))
@@ -103,9 +109,11 @@ pub fn find_statute_refs(text: &str) -> Vec<StatuteRef> {
             let gap_ok = SEPARATOR_GAP.is_match(gap) || VERSION_NOTE.is_match(gap.trim());
             match (&current, gap_ok) {
                 (Some(law), true) => {
-                    if let Some(n) = parse_cn_int(a.as_str()).and_then(|n| u32::try_from(n).ok())
-                    {
-                        let r = StatuteRef { law: law.clone(), article: n };
+                    if let Some(n) = parse_cn_int(a.as_str()).and_then(|n| u32::try_from(n).ok()) {
+                        let r = StatuteRef {
+                            law: law.clone(),
+                            article: n,
+                        };
                         if seen.insert(r.clone()) {
                             out.push(r);
                         }
@@ -124,7 +132,10 @@ mod tests {
     use super::*;
 
     fn r(law: &str, article: u32) -> StatuteRef {
-        StatuteRef { law: law.to_string(), article }
+        StatuteRef {
+            law: law.to_string(),
+            article,
+        }
     }
 
     #[test]
@@ -135,24 +146,39 @@ mod tests {
             normalize_law_name("《最高人民法院关于审理盗窃刑事案件适用法律若干问题的解释》"),
             "最高人民法院关于审理盗窃刑事案件适用法律若干问题的解释"
         );
-        assert_eq!(normalize_law_name("中华人民共和国民事诉讼法（2017年修正）"), "民事诉讼法");
-        assert_eq!(normalize_law_name("中华人民共和国刑法修正案（八）"), "刑法修正案（八）");
+        assert_eq!(
+            normalize_law_name("中华人民共和国民事诉讼法（2017年修正）"),
+            "民事诉讼法"
+        );
+        assert_eq!(
+            normalize_law_name("中华人民共和国刑法修正案（八）"),
+            "刑法修正案（八）"
+        );
     }
 
     #[test]
     fn one_law_many_articles() {
         let t = "依照《中华人民共和国刑法》第二百六十四条、第五十二条、第六十七条第三款之规定，判决如下";
-        assert_eq!(find_statute_refs(t), vec![r("刑法", 264), r("刑法", 52), r("刑法", 67)]);
+        assert_eq!(
+            find_statute_refs(t),
+            vec![r("刑法", 264), r("刑法", 52), r("刑法", 67)]
+        );
     }
 
     #[test]
     fn bare_and_arabic() {
-        assert_eq!(find_statute_refs("其行为符合刑法第264条的规定"), vec![r("刑法", 264)]);
+        assert_eq!(
+            find_statute_refs("其行为符合刑法第264条的规定"),
+            vec![r("刑法", 264)]
+        );
         assert_eq!(
             find_statute_refs("依照《中华人民共和国刑事诉讼法》第二百零一条的规定"),
             vec![r("刑事诉讼法", 201)]
         );
-        assert_eq!(find_statute_refs("刑事诉讼法第２３６条"), vec![r("刑事诉讼法", 236)]);
+        assert_eq!(
+            find_statute_refs("刑事诉讼法第２３６条"),
+            vec![r("刑事诉讼法", 236)]
+        );
     }
 
     #[test]
@@ -163,7 +189,10 @@ mod tests {
             vec![
                 r("刑法", 234),
                 r("刑法", 67),
-                r("最高人民法院关于处理自首和立功具体应用法律若干问题的解释", 1),
+                r(
+                    "最高人民法院关于处理自首和立功具体应用法律若干问题的解释",
+                    1
+                ),
             ]
         );
     }
