@@ -98,7 +98,7 @@ pub fn parse_cn_int(s: &str) -> Option<u64> {
     }
     let v = total + wan + sec + cur.unwrap_or(0.0);
     let rounded = v.round();
-    ((v - rounded).abs() < 1e-6 && rounded >= 0.0 && rounded < 1.8e19).then_some(rounded as u64)
+    ((v - rounded).abs() < 1e-6 && (0.0..1.8e19).contains(&rounded)).then_some(rounded as u64)
 }
 
 /// Parses a prison term into months: `一年六个月` → 18, `六个月` → 6, `二年` → 24,
