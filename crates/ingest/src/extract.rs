@@ -730,17 +730,30 @@ pub fn find_sentence(text: &str) -> Sentence {
         if before.ends_with("建议") {
             continue; // the prosecutor's recommendation, not a sentence
         }
-        // The clause ends at the sentence end or where the next defendant starts (a
-        // 被告人 right after 判处 names this defendant: `判处被告人赵某有期徒刑十年`).
+        // The clause ends at the sentence end or where the next defendant starts: a
+        // `被告人` naming someone else (`判处被告人赵某…；以…罪判处被告人赵某…` is one person).
         let rest = &text[i..];
         let sentence_end = rest.find('。').unwrap_or(rest.len());
+        let name_after = |s: &str, at: usize| -> String {
+            s[at + "被告人".len()..].chars().take(2).collect()
+        };
+        let own_name = before
+            .rfind("被告人")
+            .map(|j| name_after(before, j))
+            .or_else(|| {
+                rest.get(..char_boundary(rest, 24))
+                    .and_then(|h| h.find("被告人"))
+                    .map(|j| name_after(rest, j))
+            });
         let skip = char_boundary(rest, "判处".len() + 3 * 9);
-        let mut end = sentence_end;
-        if let Some(j) = rest.get(skip..).and_then(|r| r.find("被告人")) {
-            end = end.min(skip + j);
-        }
-        let clause = match rest[..sentence_end].find("决定执行") {
-            Some(j) => &rest[j..sentence_end],
+        let next_defendant = rest[..sentence_end]
+            .match_indices("被告人")
+            .map(|(j, _)| j)
+            .filter(|&j| j >= skip)
+            .find(|&j| own_name.as_deref().is_none_or(|n| name_after(rest, j) != n));
+        let end = next_defendant.unwrap_or(sentence_end);
+        let clause = match rest[..end].find("决定执行") {
+            Some(j) => &rest[j..end],
             None => &rest[..end],
         };
         let s = sentence_in(clause);
