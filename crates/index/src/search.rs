@@ -1,0 +1,899 @@
+//! BM25 search over cases with filters and snippets.
+//!
+//! The query text is never parsed as query syntax (legal text is full of quotes, colons
+//! and brackets): it is cut with the index's own tokenizer, deduplicated, and each
+//! distinct token becomes a `TermQuery` in every text field, boosted by [`FieldBoosts`]
+//! and summed (a disjunction). Filters are score-free (`ConstScoreQuery` with 0) and
+//! AND-ed; values within one filter field are OR-ed.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use leian_ingest::{AuthorityTier, Case, CaseCategory, CaseId, CourtLevel, StatuteRef};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Order, Searcher, Term};
+
+use crate::case_index::CaseIndex;
+use crate::error::Result;
+use crate::schema::{charge_key, region_key, statute_key};
+use crate::snippet::snippet_html;
+
+/// Per-field BM25 boosts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldBoosts {
+    pub title: f32,
+    pub facts: f32,
+    pub reasoning: f32,
+    pub result: f32,
+    /// 裁判要点 and keywords of guiding cases.
+    pub gist: f32,
+    pub full: f32,
+}
+
+impl Default for FieldBoosts {
+    /// Facts are what a judge compares; the gist states the rule of a guiding case, so it
+    /// weighs more; reasoning repeats charge and statute names; the result is mostly
+    /// boilerplate; the full text repeats the sections, so it only breaks ties.
+    fn default() -> Self {
+        FieldBoosts {
+            title: 1.0,
+            facts: 1.0,
+            reasoning: 0.7,
+            result: 0.3,
+            gist: 1.5,
+            full: 0.5,
+        }
+    }
+}
+
+/// How queries are built, fixed when the index is opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    pub boosts: FieldBoosts,
+    /// At most this many distinct query tokens are searched (see [`CaseIndex::search`]).
+    pub max_query_terms: usize,
+    /// Maximum snippet length, in characters.
+    pub snippet_chars: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            boosts: FieldBoosts::default(),
+            max_query_terms: 64,
+            snippet_chars: 120,
+        }
+    }
+}
+
+/// Restricts a search. Everything empty/`None` (the default) means no restriction;
+/// values within one field are OR-ed, fields are AND-ed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    pub tiers: Vec<AuthorityTier>,
+    pub categories: Vec<CaseCategory>,
+    /// Charges or causes of action; `盗窃` and `盗窃罪` are the same filter.
+    pub charges: Vec<String>,
+    pub court_levels: Vec<CourtLevel>,
+    /// Province-level regions; `浙江` and `浙江省` are the same filter.
+    pub regions: Vec<String>,
+    /// Cited statute articles (any of them).
+    pub statutes: Vec<StatuteRef>,
+    /// Judgment year range, inclusive. Cases without a year never pass a year filter.
+    pub year_from: Option<u16>,
+    pub year_to: Option<u16>,
+    /// Only these cases (e.g. the labelled candidates of an evaluation query).
+    /// `Some(empty)` matches nothing.
+    pub ids: Option<Vec<CaseId>>,
+}
+
+impl Filters {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self == &Filters::default()
+    }
+}
+
+/// A search: text, filters and the page of results wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Free text (a few words or a whole draft); blank means "filters only, newest first".
+    pub text: String,
+    pub filters: Filters,
+    pub top_k: usize,
+    pub offset: usize,
+    /// Whether to cut a highlighted snippet for each hit.
+    pub snippets: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            text: String::new(),
+            filters: Filters::default(),
+            top_k: 10,
+            offset: 0,
+            snippets: false,
+        }
+    }
+}
+
+impl SearchRequest {
+    /// A text search for the top `top_k` cases, no filters, no snippets.
+    pub fn text(text: impl Into<String>, top_k: usize) -> Self {
+        SearchRequest {
+            text: text.into(),
+            top_k,
+            ..SearchRequest::default()
+        }
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub id: CaseId,
+    /// BM25 score (0 for filter-only searches).
+    pub score: f32,
+    pub case: Case,
+    /// HTML: text escaped, matched terms in `<mark>…</mark>`. Only when requested.
+    pub snippet: Option<String>,
+    /// The field the snippet was cut from (`facts`, `gist`, `title`, `reasoning`,
+    /// `result`, `full`). Only when snippets are requested.
+    pub matched_field: Option<String>,
+}
+
+/// Function words never worth a query term, whatever their idf in a small index.
+const STOP_TOKENS: &[&str] = &[
+    "的", "了", "在", "是", "和", "与", "及", "或", "等", "将", "被", "把", "对", "于", "其", "之",
+    "也", "而", "并", "又", "该", "所", "以", "为", "有", "即",
+];
+
+/// A weighted query token.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QueryTerm {
+    pub(crate) text: String,
+    /// idf × (1 + ln query-tf): how informative the token is for this query.
+    pub(crate) weight: f32,
+    /// 1 + ln(query tf): multiplies the field boost.
+    pub(crate) tf_boost: f32,
+}
+
+impl CaseIndex {
+    /// The distinct tokens of `text` that occur in the index, most informative first,
+    /// at most `max_query_terms`.
+    ///
+    /// Why a cap: BM25 over a whole draft (thousands of characters) would OR hundreds of
+    /// terms, most of them boilerplate (`被告人`, `本院`, `经审理查明`) that every case
+    /// has; they cost time and add noise, while the rare, case-specific terms (the
+    /// goods, the method, the place) decide similarity. So tokens are ranked by
+    /// idf × (1 + ln tf-in-query) — the same signal BM25 itself would give them — and
+    /// only the best `max_query_terms` are kept. Tokens absent from the index can never
+    /// match and are dropped first.
+    pub(crate) fn query_terms(&self, searcher: &Searcher, text: &str) -> Result<Vec<QueryTerm>> {
+        let mut tf: HashMap<String, u32> = HashMap::new();
+        for token in self.inner.tokenizer.tokens(text) {
+            if !STOP_TOKENS.contains(&token.text.as_str()) {
+                *tf.entry(token.text).or_default() += 1;
+            }
+        }
+        let n = searcher.num_docs() as f32;
+        let fields = self.inner.fields.text_fields();
+        let mut terms = Vec::with_capacity(tf.len());
+        for (token, count) in tf {
+            let mut df = 0u64;
+            for (_, field) in fields {
+                df = df.max(searcher.doc_freq(&Term::from_field_text(field, &token))?);
+            }
+            if df == 0 {
+                continue;
+            }
+            let df = df as f32;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            let tf_boost = 1.0 + (count as f32).ln();
+            terms.push(QueryTerm {
+                text: token,
+                weight: idf * tf_boost,
+                tf_boost,
+            });
+        }
+        terms.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.text.cmp(&b.text)));
+        terms.truncate(self.inner.options.max_query_terms.max(1));
+        Ok(terms)
+    }
+
+    fn text_query(&self, terms: &[QueryTerm]) -> Box<dyn Query> {
+        let f = &self.inner.fields;
+        let b = &self.inner.options.boosts;
+        let fields: [(Field, f32); 6] = [
+            (f.title, b.title),
+            (f.facts, b.facts),
+            (f.reasoning, b.reasoning),
+            (f.result, b.result),
+            (f.gist, b.gist),
+            (f.full, b.full),
+        ];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in terms {
+            for (field, boost) in fields {
+                if boost <= 0.0 {
+                    continue;
+                }
+                let q = TermQuery::new(
+                    Term::from_field_text(field, &term.text),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), boost * term.tf_boost)),
+                ));
+            }
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// The score-free filter query, or `None` when nothing is filtered.
+    fn filter_query(&self, filters: &Filters) -> Option<Box<dyn Query>> {
+        let f = &self.inner.fields;
+        let mut musts: Vec<Box<dyn Query>> = Vec::new();
+        let mut any_of = |field: Field, keys: Vec<String>| {
+            if !keys.is_empty() {
+                let terms = keys.iter().map(|k| Term::from_field_text(field, k));
+                musts.push(Box::new(TermSetQuery::new(terms)));
+            }
+        };
+        any_of(
+            f.tier,
+            filters
+                .tiers
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+        );
+        any_of(
+            f.category,
+            filters
+                .categories
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+        );
+        any_of(
+            f.charges,
+            filters.charges.iter().map(|c| charge_key(c)).collect(),
+        );
+        any_of(
+            f.court_level,
+            filters
+                .court_levels
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect(),
+        );
+        any_of(
+            f.region,
+            filters.regions.iter().map(|r| region_key(r)).collect(),
+        );
+        any_of(
+            f.statutes,
+            filters
+                .statutes
+                .iter()
+                .map(|s| statute_key(&s.law, s.article))
+                .collect(),
+        );
+        if let Some(ids) = &filters.ids {
+            any_of(f.id, ids.iter().map(|id| id.as_str().to_string()).collect());
+        }
+        if filters.year_from.is_some() || filters.year_to.is_some() {
+            let bound = |y: Option<u16>| match y {
+                Some(y) => Bound::Included(Term::from_field_u64(f.year, u64::from(y))),
+                None => Bound::Unbounded,
+            };
+            musts.push(Box::new(RangeQuery::new(
+                bound(filters.year_from),
+                bound(filters.year_to),
+            )));
+        }
+        if musts.is_empty() {
+            return None;
+        }
+        let all = BooleanQuery::new(musts.into_iter().map(|q| (Occur::Must, q)).collect());
+        Some(Box::new(ConstScoreQuery::new(Box::new(all), 0.0)))
+    }
+
+    /// Ranked (score, address) pairs for `req`, and the query terms used.
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+    ) -> Result<(Vec<(f32, DocAddress)>, Vec<QueryTerm>)> {
+        if req.top_k == 0 || req.filters.ids.as_ref().is_some_and(Vec::is_empty) {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let filter = self.filter_query(&req.filters);
+        let collector = TopDocs::with_limit(req.top_k).and_offset(req.offset);
+        if req.text.trim().is_empty() {
+            let query = filter.unwrap_or_else(|| Box::new(AllQuery));
+            let docs = searcher.search(
+                &query,
+                &collector.order_by_fast_field::<u64>("date_key", Order::Desc),
+            )?;
+            return Ok((
+                docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                Vec::new(),
+            ));
+        }
+        let terms = self.query_terms(searcher, &req.text)?;
+        if terms.is_empty() {
+            // Text was given but none of it occurs in the index: nothing matches.
+            return Ok((Vec::new(), terms));
+        }
+        let text = self.text_query(&terms);
+        let query: Box<dyn Query> = match filter {
+            Some(filter) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, text),
+                (Occur::Must, filter),
+            ])),
+            None => text,
+        };
+        let docs = searcher.search(&query, &collector.order_by_score())?;
+        Ok((docs, terms))
+    }
+
+    /// BM25 search (see the module doc). A blank `text` returns the filtered cases,
+    /// newest first, with score 0.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        let searcher = self.searcher();
+        let (docs, terms) = self.ranked(&searcher, req)?;
+        let weights: HashMap<String, f32> = terms.into_iter().map(|t| (t.text, t.weight)).collect();
+        let mut hits = Vec::with_capacity(docs.len());
+        for (score, addr) in docs {
+            let case = self.load_case(&searcher, addr)?;
+            let (snippet, matched_field) = if req.snippets {
+                self.snippet_for(&case, &weights)
+            } else {
+                (None, None)
+            };
+            hits.push(Hit {
+                id: case.id.clone(),
+                score,
+                case,
+                snippet,
+                matched_field,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Snippet from facts, else gist, reasoning, full text, title, result: the first
+    /// that contains a query term. Without query terms (filter-only search), the start
+    /// of the fact text, escaped.
+    fn snippet_for(
+        &self,
+        case: &Case,
+        weights: &HashMap<String, f32>,
+    ) -> (Option<String>, Option<String>) {
+        let max = self.inner.options.snippet_chars;
+        if weights.is_empty() {
+            let text = case.fact_text();
+            if text.trim().is_empty() {
+                return (None, None);
+            }
+            let mut html = String::new();
+            let cut: String = text.chars().take(max).collect();
+            crate::snippet::escape_html(&cut, &mut html);
+            if cut.len() < text.len() {
+                html.push('…');
+            }
+            return (Some(html), None);
+        }
+        let gist = case.guiding.as_ref().map_or("", |g| g.gist.as_str());
+        let sources = [
+            ("facts", case.sections.facts.as_str()),
+            ("gist", gist),
+            ("reasoning", case.sections.reasoning.as_str()),
+            ("full", case.full_text.as_str()),
+            ("title", case.title.as_str()),
+            ("result", case.sections.result.as_str()),
+        ];
+        for (name, text) in sources {
+            if text.is_empty() {
+                continue;
+            }
+            if let Some(html) = snippet_html(&self.inner.tokenizer, text, weights, max) {
+                return (Some(html), Some(name.to_string()));
+            }
+        }
+        (None, None)
+    }
+
+    /// BM25 scores of `text` for the given cases, best first: cases that match get
+    /// their score, indexed cases that share no term get 0.0 (after the matches, in the
+    /// order given), unknown ids are left out.
+    pub fn bm25_scores_for(&self, text: &str, ids: &[CaseId]) -> Result<Vec<(CaseId, f32)>> {
+        let searcher = self.searcher();
+        let mut req = SearchRequest {
+            text: text.to_string(),
+            filters: Filters {
+                ids: Some(ids.to_vec()),
+                ..Filters::default()
+            },
+            top_k: ids.len(),
+            ..SearchRequest::default()
+        };
+        let (docs, _) = self.ranked(&searcher, &req)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (score, addr) in docs {
+            out.push((self.load_id(&searcher, addr)?, score));
+        }
+        if out.len() < ids.len() {
+            req.text.clear();
+            let (present, _) = self.ranked(&searcher, &req)?;
+            let mut present_ids = std::collections::HashSet::new();
+            for (_, addr) in present {
+                present_ids.insert(self.load_id(&searcher, addr)?);
+            }
+            for id in ids {
+                if present_ids.contains(id) && !out.iter().any(|(o, _)| o == id) {
+                    out.push((id.clone(), 0.0));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case_index::tests::case;
+    use leian_ingest::{GuidingInfo, JudgmentDate};
+
+    /// Five fictional cases with distinct filter values.
+    fn fixture() -> (tempfile::TempDir, CaseIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        let mut cases = Vec::new();
+
+        let mut c = case(
+            "t:theft-bj",
+            "盗窃罪",
+            "2019年3月5日，被告人王某窜至北京市海淀区某小区，撬锁入户盗窃笔记本电脑一台，价值人民币5000元。",
+        );
+        c.court_level = Some(CourtLevel::Basic);
+        c.region = Some("北京市".into());
+        c.date = JudgmentDate::new(2019, 6, 1);
+        c.statutes = vec![StatuteRef {
+            law: "刑法".into(),
+            article: 264,
+        }];
+        cases.push(c);
+
+        let mut c = case(
+            "t:theft-zj",
+            "盗窃罪",
+            "被告人李某在杭州某商场趁人不备扒窃他人手机一部，价值人民币3000元，后被当场抓获。",
+        );
+        c.court_level = Some(CourtLevel::Intermediate);
+        c.region = Some("浙江".into());
+        c.date = JudgmentDate::new(2021, 2, 3);
+        c.statutes = vec![
+            StatuteRef {
+                law: "刑法".into(),
+                article: 264,
+            },
+            StatuteRef {
+                law: "刑法".into(),
+                article: 67,
+            },
+        ];
+        c.tier = AuthorityTier::HigherCourt;
+        cases.push(c);
+
+        let mut c = case(
+            "t:fraud",
+            "诈骗罪",
+            "被告人赵某冒充电商客服，以退款为由诱骗被害人转账人民币二万元。",
+        );
+        c.court_level = Some(CourtLevel::High);
+        c.region = Some("广东".into());
+        c.date = JudgmentDate::new(2020, 8, 8);
+        c.statutes = vec![StatuteRef {
+            law: "刑法".into(),
+            article: 266,
+        }];
+        cases.push(c);
+
+        let mut c = case(
+            "t:robbery",
+            "抢劫罪",
+            "被告人钱某持刀在路边拦截被害人，抢走其手机和现金人民币800元。",
+        );
+        c.tier = AuthorityTier::Guiding;
+        c.court_level = Some(CourtLevel::Supreme);
+        c.date = JudgmentDate::new(2015, 1, 1);
+        c.guiding = Some(GuidingInfo {
+            number: 99,
+            keywords: vec!["抢劫".into(), "持刀".into()],
+            gist: "持刀当场劫取他人财物的，构成抢劫罪。".into(),
+        });
+        cases.push(c);
+
+        let mut c = Case::new(CaseId::new("t:loan"));
+        c.title = "孙某诉周某民间借贷纠纷案".into();
+        c.category = CaseCategory::Civil;
+        c.charges = vec!["民间借贷纠纷".into()];
+        c.sections.facts = "周某向孙某借款人民币十万元，约定一年内归还，到期未还。".into();
+        c.region = Some("浙江省".into());
+        cases.push(c); // no date, no court level
+
+        let mut w = index.writer().unwrap();
+        for c in &cases {
+            w.upsert(c).unwrap();
+        }
+        w.commit().unwrap();
+        (dir, index)
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    fn filtered(index: &CaseIndex, text: &str, filters: Filters) -> Vec<String> {
+        let req = SearchRequest {
+            text: text.into(),
+            filters,
+            top_k: 10,
+            ..Default::default()
+        };
+        let mut got: Vec<String> = index
+            .search(&req)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id.0)
+            .collect();
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn text_search_ranks_matching_case_first() {
+        let (_dir, index) = fixture();
+        let hits = index
+            .search(&SearchRequest::text("入户盗窃笔记本电脑", 10))
+            .unwrap();
+        assert_eq!(hits[0].id.as_str(), "t:theft-bj", "{:?}", ids(&hits));
+        assert!(hits[0].score > 0.0);
+        assert!(!ids(&hits).contains(&"t:loan"));
+        // Scores are non-increasing.
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+        // 盗窃 finds text that only says 盗窃罪 (the reasoning of both theft cases).
+        let hits = index.search(&SearchRequest::text("盗窃", 10)).unwrap();
+        let mut got = ids(&hits);
+        got.sort();
+        assert_eq!(got, vec!["t:theft-bj", "t:theft-zj"]);
+        // Query syntax characters are just text.
+        let hits = index
+            .search(&SearchRequest::text(
+                "\"持刀\" AND title:(抢劫) [x TO y] -手机",
+                10,
+            ))
+            .unwrap();
+        assert_eq!(hits[0].id.as_str(), "t:robbery", "{:?}", ids(&hits));
+        // Nothing in the index: no hits.
+        assert!(index
+            .search(&SearchRequest::text("量子计算机", 10))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn paging_with_offset() {
+        let (_dir, index) = fixture();
+        let all = index
+            .search(&SearchRequest::text("被告人 人民币 手机", 10))
+            .unwrap();
+        assert!(all.len() >= 3);
+        let page = index
+            .search(&SearchRequest {
+                offset: 1,
+                top_k: 2,
+                ..SearchRequest::text("被告人 人民币 手机", 2)
+            })
+            .unwrap();
+        assert_eq!(ids(&page), ids(&all[1..3]));
+    }
+
+    #[test]
+    fn every_filter() {
+        let (_dir, index) = fixture();
+        let f = |filters: Filters| filtered(&index, "", filters);
+        assert_eq!(
+            f(Filters {
+                tiers: vec![AuthorityTier::Guiding, AuthorityTier::HigherCourt],
+                ..Default::default()
+            }),
+            vec!["t:robbery", "t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                categories: vec![CaseCategory::Civil],
+                ..Default::default()
+            }),
+            vec!["t:loan"]
+        );
+        assert_eq!(
+            f(Filters {
+                charges: vec!["盗窃".into()],
+                ..Default::default()
+            }),
+            vec!["t:theft-bj", "t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                charges: vec!["诈骗罪".into(), "抢劫罪".into()],
+                ..Default::default()
+            }),
+            vec!["t:fraud", "t:robbery"]
+        );
+        assert_eq!(
+            f(Filters {
+                court_levels: vec![CourtLevel::High, CourtLevel::Basic],
+                ..Default::default()
+            }),
+            vec!["t:fraud", "t:theft-bj"]
+        );
+        assert_eq!(
+            f(Filters {
+                regions: vec!["浙江省".into()],
+                ..Default::default()
+            }),
+            vec!["t:loan", "t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                statutes: vec![StatuteRef {
+                    law: "刑法".into(),
+                    article: 67
+                }],
+                ..Default::default()
+            }),
+            vec!["t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                statutes: vec![StatuteRef {
+                    law: "刑法".into(),
+                    article: 264
+                }],
+                ..Default::default()
+            }),
+            vec!["t:theft-bj", "t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                year_from: Some(2019),
+                year_to: Some(2020),
+                ..Default::default()
+            }),
+            vec!["t:fraud", "t:theft-bj"]
+        );
+        assert_eq!(
+            f(Filters {
+                year_from: Some(2020),
+                ..Default::default()
+            }),
+            vec!["t:fraud", "t:theft-zj"]
+        );
+        assert_eq!(
+            f(Filters {
+                year_to: Some(2016),
+                ..Default::default()
+            }),
+            vec!["t:robbery"]
+        );
+        // Fields AND together.
+        assert_eq!(
+            f(Filters {
+                charges: vec!["盗窃".into()],
+                regions: vec!["北京".into()],
+                ..Default::default()
+            }),
+            vec!["t:theft-bj"]
+        );
+        assert!(f(Filters {
+            charges: vec!["盗窃".into()],
+            regions: vec!["广东".into()],
+            ..Default::default()
+        })
+        .is_empty());
+        // No filter: everything.
+        assert_eq!(f(Filters::default()).len(), 5);
+        // Text and filter combine: "手机" is in theft-zj and robbery; only robbery is guiding.
+        assert_eq!(
+            filtered(
+                &index,
+                "手机",
+                Filters {
+                    tiers: vec![AuthorityTier::Guiding],
+                    ..Default::default()
+                }
+            ),
+            vec!["t:robbery"]
+        );
+    }
+
+    #[test]
+    fn filter_only_search_is_newest_first() {
+        let (_dir, index) = fixture();
+        let hits = index
+            .search(&SearchRequest {
+                filters: Filters {
+                    categories: vec![CaseCategory::Criminal],
+                    ..Default::default()
+                },
+                top_k: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            ids(&hits),
+            vec!["t:theft-zj", "t:fraud", "t:theft-bj", "t:robbery"]
+        );
+        assert!(hits.iter().all(|h| h.score == 0.0));
+    }
+
+    #[test]
+    fn ids_filter_and_bm25_scores_for() {
+        let (_dir, index) = fixture();
+        let cands = vec![
+            CaseId::new("t:theft-zj"),
+            CaseId::new("t:fraud"),
+            CaseId::new("t:robbery"),
+        ];
+        let got = filtered(
+            &index,
+            "手机",
+            Filters {
+                ids: Some(cands.clone()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(got, vec!["t:robbery", "t:theft-zj"]);
+        assert!(filtered(
+            &index,
+            "手机",
+            Filters {
+                ids: Some(vec![]),
+                ..Default::default()
+            }
+        )
+        .is_empty());
+
+        let mut with_unknown = cands.clone();
+        with_unknown.push(CaseId::new("t:nope"));
+        let scores = index
+            .bm25_scores_for("商场扒窃手机", &with_unknown)
+            .unwrap();
+        let names: Vec<&str> = scores.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(names[0], "t:theft-zj");
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(!names.contains(&"t:nope"));
+        assert_eq!(
+            scores.last().map(|(id, s)| (id.as_str(), *s)),
+            Some(("t:fraud", 0.0))
+        );
+        // Equal to the scores of the same search without the ids filter.
+        let free = index
+            .search(&SearchRequest::text("商场扒窃手机", 10))
+            .unwrap();
+        let free_zj = free.iter().find(|h| h.id.as_str() == "t:theft-zj").unwrap();
+        assert!((free_zj.score - scores[0].1).abs() < 1e-5);
+    }
+
+    #[test]
+    fn snippets_highlight_chinese() {
+        let (_dir, index) = fixture();
+        let hits = index
+            .search(&SearchRequest {
+                snippets: true,
+                ..SearchRequest::text("扒窃手机", 3)
+            })
+            .unwrap();
+        let top = &hits[0];
+        assert_eq!(top.id.as_str(), "t:theft-zj");
+        let snippet = top.snippet.as_deref().unwrap();
+        assert!(snippet.contains("<mark>扒窃</mark>"), "{snippet}");
+        assert!(snippet.contains("<mark>手机</mark>"), "{snippet}");
+        assert_eq!(top.matched_field.as_deref(), Some("facts"));
+        // A term only in the gist of the guiding case.
+        let hits = index
+            .search(&SearchRequest {
+                snippets: true,
+                ..SearchRequest::text("劫取", 3)
+            })
+            .unwrap();
+        assert_eq!(hits[0].id.as_str(), "t:robbery");
+        assert_eq!(hits[0].matched_field.as_deref(), Some("gist"));
+        assert!(hits[0]
+            .snippet
+            .as_deref()
+            .unwrap()
+            .contains("<mark>劫取</mark>"));
+        // Without snippets requested, none.
+        let hits = index.search(&SearchRequest::text("扒窃手机", 3)).unwrap();
+        assert!(hits[0].snippet.is_none() && hits[0].matched_field.is_none());
+    }
+
+    #[test]
+    fn long_query_is_capped_to_informative_terms() {
+        let (_dir, index) = fixture();
+        let searcher = index.searcher();
+        let draft = "经审理查明，被告人在商场扒窃手机。".repeat(200);
+        let terms = index.query_terms(&searcher, &draft).unwrap();
+        assert!(terms.len() <= index.options().max_query_terms);
+        // The rarest term (one case) outranks the commonest (every criminal case).
+        let pos = |t: &str| terms.iter().position(|q| q.text == t);
+        assert!(pos("扒窃").unwrap() < pos("被告人").unwrap(), "{terms:?}");
+        let hits = index.search(&SearchRequest::text(draft, 1)).unwrap();
+        assert_eq!(hits[0].id.as_str(), "t:theft-zj");
+
+        let capped = CaseIndex::open_or_create_with(
+            &index.root().join("unused"),
+            SearchOptions {
+                max_query_terms: 2,
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap();
+        let terms = capped
+            .query_terms(&searcher, "经审理查明，被告人在商场扒窃手机。")
+            .unwrap();
+        assert!(terms.len() <= 2);
+    }
+
+    #[test]
+    fn reopened_index_searches_the_same() {
+        let (dir, index) = fixture();
+        let before = index.search(&SearchRequest::text("盗窃手机", 10)).unwrap();
+        drop(index);
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        let after = index.search(&SearchRequest::text("盗窃手机", 10)).unwrap();
+        assert_eq!(ids(&before), ids(&after));
+        assert_eq!(
+            filtered(
+                &index,
+                "",
+                Filters {
+                    regions: vec!["浙江".into()],
+                    ..Default::default()
+                }
+            ),
+            vec!["t:loan", "t:theft-zj"]
+        );
+    }
+
+    #[test]
+    fn shared_across_threads() {
+        let (_dir, index) = fixture();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let index = index.clone();
+                std::thread::spawn(move || {
+                    index
+                        .search(&SearchRequest::text("盗窃", 10))
+                        .map(|h| h.len())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), 2);
+        }
+    }
+}

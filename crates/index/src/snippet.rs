@@ -1,0 +1,210 @@
+//! Highlighted snippets: the best window of a text around the query terms, as HTML.
+//!
+//! tantivy's `SnippetGenerator` assumes token start offsets never go backwards inside a
+//! fragment, which jieba's search mode (a word overlapping its own sub-words) does not
+//! guarantee, so snippets are cut here: tokens come from the same tokenizer as the
+//! index, windows are measured in characters and cut on character boundaries, and all
+//! text except the `<mark>` tags is HTML-escaped.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use crate::tokenizer::LegalTokenizer;
+
+/// Characters of context kept before the first highlighted term, when available.
+const LEAD_CHARS: usize = 12;
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes.
+pub fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Byte offset `n` characters after byte offset `from` (or the end of `text`).
+fn advance_chars(text: &str, from: usize, n: usize) -> usize {
+    text[from..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
+/// Byte offset up to `n` characters before `from`, stopping after a sentence end
+/// (`。`, `；`, newline) so the snippet starts at a sentence when one is near.
+fn back_chars(text: &str, from: usize, n: usize) -> usize {
+    let mut start = from;
+    for (i, c) in text[..from].char_indices().rev().take(n) {
+        if matches!(c, '。' | '；' | '！' | '？' | '\n') {
+            break;
+        }
+        start = i;
+    }
+    start
+}
+
+/// The highlighted window of `text` of at most `max_chars` characters with the largest
+/// total weight of *distinct* query terms, or `None` when no term occurs in `text`.
+///
+/// `terms` maps a token text (as the tokenizer emits it) to its weight (e.g. its idf).
+pub fn snippet_html(
+    tokenizer: &LegalTokenizer,
+    text: &str,
+    terms: &HashMap<String, f32>,
+    max_chars: usize,
+) -> Option<String> {
+    let matches: Vec<(Range<usize>, &str, f32)> = tokenizer
+        .tokens(text)
+        .into_iter()
+        .filter_map(|t| {
+            terms
+                .get_key_value(&t.text)
+                .map(|(k, &w)| (t.offset_from..t.offset_to, k.as_str(), w))
+        })
+        .collect();
+    if matches.is_empty() {
+        return None;
+    }
+    let max_chars = max_chars.max(1);
+    // Best window starting at a match (matches are sorted by start).
+    let mut best: Option<(f32, usize, usize)> = None; // (score, start, end of first match)
+    for (i, (range, _, _)) in matches.iter().enumerate() {
+        let start = range.start;
+        // A window always holds its first match whole, even if longer than max_chars.
+        let end = advance_chars(text, start, max_chars).max(range.end);
+        let mut seen = HashSet::new();
+        let score: f32 = matches[i..]
+            .iter()
+            .take_while(|(r, _, _)| r.start < end)
+            .filter(|(r, term, _)| r.end <= end && seen.insert(*term))
+            .map(|(_, _, w)| w)
+            .sum();
+        if best.is_none_or(|(s, _, _)| score > s) {
+            best = Some((score, start, range.end));
+        }
+    }
+    let (_, first_match, first_match_end) = best?;
+    // Shift the window back a little for context, keeping its length.
+    let mut start = back_chars(text, first_match, LEAD_CHARS.min(max_chars / 4));
+    let end = advance_chars(text, start, max_chars).max(first_match_end);
+    if end == text.len() {
+        // Near the end: use the slack for more leading context.
+        let used = text[start..end].chars().count();
+        let slack = max_chars.saturating_sub(used);
+        start = text[..start]
+            .char_indices()
+            .rev()
+            .take(slack)
+            .last()
+            .map_or(start, |(i, _)| i);
+    }
+
+    let mut marks: Vec<Range<usize>> = matches
+        .iter()
+        .map(|(r, _, _)| r.clone())
+        .filter(|r| r.start >= start && r.end <= end)
+        .collect();
+    marks.sort_by_key(|r| (r.start, r.end));
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in marks {
+        match merged.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+
+    let mut html = String::new();
+    if start > 0 {
+        html.push('…');
+    }
+    let mut at = start;
+    for r in merged {
+        escape_html(&text[at..r.start], &mut html);
+        html.push_str("<mark>");
+        escape_html(&text[r.clone()], &mut html);
+        html.push_str("</mark>");
+        at = r.end;
+    }
+    escape_html(&text[at..end], &mut html);
+    if end < text.len() {
+        html.push('…');
+    }
+    Some(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(words: &[&str]) -> HashMap<String, f32> {
+        words.iter().map(|w| (w.to_string(), 1.0)).collect()
+    }
+
+    #[test]
+    fn highlights_chinese_terms() {
+        let t = LegalTokenizer::new(&["盗窃罪"]);
+        let text = "经审理查明，被告人张某于2019年3月在某超市盗窃手机一部，价值人民币2000元。";
+        let html = snippet_html(&t, text, &terms(&["盗窃", "手机"]), 200).unwrap();
+        assert!(html.contains("<mark>盗窃</mark>"), "{html}");
+        assert!(html.contains("<mark>手机</mark>"), "{html}");
+        assert_eq!(
+            html.replace("<mark>", "").replace("</mark>", ""),
+            text,
+            "whole short text, unchanged"
+        );
+        assert!(snippet_html(&t, text, &terms(&["抢劫"]), 200).is_none());
+    }
+
+    #[test]
+    fn overlapping_subwords_are_one_mark() {
+        let t = LegalTokenizer::new(&["盗窃罪"]);
+        let html = snippet_html(&t, "其行为构成盗窃罪。", &terms(&["盗窃", "盗窃罪"]), 50).unwrap();
+        assert_eq!(html, "其行为构成<mark>盗窃罪</mark>。");
+    }
+
+    #[test]
+    fn escapes_html_and_never_splits_chars() {
+        let t = LegalTokenizer::new::<&str>(&[]);
+        let text = "😀😀😀 <script>alert(1)</script> & 被告人盗窃😀手机 \"引号\" 后文很长很长很长很长很长很长很长很长很长很长。";
+        for max in [2, 3, 8, 15, 40] {
+            let html = snippet_html(&t, text, &terms(&["盗窃", "手机"]), max).unwrap();
+            assert!(!html.contains("<script>"), "{html}");
+            assert!(html.contains("<mark>"), "{html}");
+            let plain = html.replace("<mark>", "").replace("</mark>", "");
+            assert!(!plain.contains('<') && !plain.contains('>'), "{html}");
+            // Without the marks and ellipses, the text is a window of at most max chars.
+            let body = plain.trim_matches('…');
+            let unescaped = body
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            assert!(unescaped.chars().count() <= max, "{max}: {html}");
+            assert!(text.contains(&unescaped), "{max}: {unescaped}");
+        }
+        let html = snippet_html(&t, text, &terms(&["alert"]), 40).unwrap();
+        assert!(
+            html.contains("&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt; &amp;"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn picks_window_with_most_distinct_terms() {
+        let t = LegalTokenizer::new::<&str>(&[]);
+        let filler = "当天天气晴朗，路上行人很多。".repeat(10);
+        let text = format!("张某盗窃。{filler}李某在商场盗窃手机后逃跑。{filler}");
+        let html = snippet_html(&t, &text, &terms(&["盗窃", "手机", "逃跑"]), 30).unwrap();
+        assert!(html.contains("<mark>手机</mark>"), "{html}");
+        assert!(html.contains("<mark>逃跑</mark>"), "{html}");
+        assert!(html.starts_with('…') && html.ends_with('…'), "{html}");
+    }
+}
