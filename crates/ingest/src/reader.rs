@@ -248,12 +248,18 @@ pub fn detect_format(path: &Path, content: &str) -> Format {
         ("queries", Format::Lecard),
         ("lecard", Format::Lecard),
     ];
-    if let Some((_, f)) = by_name.iter().find(|(n, _)| name.contains(n)) {
-        return *f;
-    }
+    // The first record's keys decide; the file name only when there is no JSON record to
+    // look at (a native `Case` file may well be called guiding_cases.jsonl).
+    let by_file_name = || {
+        by_name
+            .iter()
+            .find(|(n, _)| name.contains(n))
+            .map(|(_, f)| *f)
+            .unwrap_or(Format::Jsonl)
+    };
     let first = content.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(first) else {
-        return Format::Jsonl;
+        return by_file_name();
     };
     let has = |k: &str| obj.contains_key(k);
     if has("A") && has("B") && has("C") {
@@ -787,6 +793,24 @@ mod tests {
 
     fn errors(records: &Records) -> Vec<&RecordError> {
         records.iter().filter_map(|r| r.as_ref().err()).collect()
+    }
+
+    #[test]
+    fn detection_trusts_record_keys_over_file_name() {
+        let native = r#"{"id":"x:1","title":"示例","tier":"guiding","sections":{"facts":"某某"}}"#;
+        let guiding = r#"{"number":1,"title":"t","gist":["g"],"facts":"f"}"#;
+        assert_eq!(
+            detect_format(Path::new("sample/guiding_cases.jsonl"), native),
+            Format::Jsonl
+        );
+        assert_eq!(
+            detect_format(Path::new("any.jsonl"), guiding),
+            Format::Guiding
+        );
+        assert_eq!(
+            detect_format(Path::new("articles.jsonl"), "not json"),
+            Format::Statutes
+        );
     }
 
     #[test]
