@@ -1,0 +1,60 @@
+//! `leian demo`: everything on the built-in fictional corpus in one command — fetch the
+//! model when missing, ingest `sample/`, and answer a few typical queries.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_ingest::Format;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub(crate) struct DemoArgs {
+    /// Where the demo index lives.
+    #[arg(long, default_value = "index/demo")]
+    index: PathBuf,
+    /// The sample corpus.
+    #[arg(long, default_value = "sample")]
+    sample: PathBuf,
+    /// Skip fetching the embedding model (BM25 only).
+    #[arg(long)]
+    no_model: bool,
+}
+
+const DEMO_QUERIES: [&str; 3] = [
+    "被告人酒后驾驶机动车，经检测血液中乙醇含量超过80mg/100ml",
+    "被告人趁被害人不备，偷走其手机一部",
+    "原告出借款项后被告到期未归还借款及利息",
+];
+
+pub(crate) fn run(args: DemoArgs) -> Result<()> {
+    if !args.no_model {
+        if let Err(e) = crate::model::run(crate::model::ModelCommand::Fetch(
+            crate::model::FetchArgs::default(),
+        )) {
+            eprintln!("warning: could not fetch the embedding model ({e:#}); the demo runs BM25 only");
+        }
+    }
+    let index = CaseIndex::open_or_create(&args.index)
+        .with_context(|| format!("opening {}", args.index.display()))?;
+    let summary = crate::ingest::ingest_paths(&index, &[args.sample.clone()], Format::Auto, false)?;
+    println!(
+        "demo index {}: {} cases ({} ingested now, {} skipped)\n",
+        args.index.display(),
+        index.num_cases(),
+        summary.cases,
+        summary.skipped
+    );
+    for q in DEMO_QUERIES {
+        println!("== {q}");
+        let hits = index.search(&SearchRequest {
+            text: q.to_string(),
+            filters: Filters::default(),
+            top_k: 3,
+            offset: 0,
+            snippets: true,
+        })?;
+        crate::search::print_hits(&hits, false)?;
+        println!();
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! `leian eval`: ranking quality on LeCaRD (both protocols) and CAIL2019-SCM.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use leian_eval::{evaluate, Protocol, Qrels, Run};
+use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_ingest::{lecard_case_id, read_scm_triplets, CaseId, Format};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(crate) enum EvalCommand {
+    /// LeCaRD: rank candidates for each query and score against graded labels.
+    Lecard(LecardArgs),
+    /// CAIL2019-SCM: pick the more similar of B and C for each triplet.
+    Scm(ScmArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct LecardArgs {
+    /// Index holding the LeCaRD candidates (`leian ingest .../lecard/candidates.jsonl`).
+    #[arg(long, default_value_os_t = crate::default_index_dir())]
+    index: PathBuf,
+    /// Queries JSONL `{id, fact, charges}`.
+    #[arg(long)]
+    queries: PathBuf,
+    /// Qrels TSV `query 0 candidate grade`.
+    #[arg(long)]
+    qrels: PathBuf,
+    /// `paper`: rank each query's 30 labelled candidates; `corpus`: rank all candidates.
+    #[arg(long, default_value = "corpus")]
+    protocol: Protocol,
+    /// Also write the ranking as a TREC run file.
+    #[arg(long)]
+    run_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct ScmArgs {
+    /// Triplets JSONL `{id, A, B, C, answer}`.
+    #[arg(long)]
+    triplets: PathBuf,
+    /// Index holding the triplets' texts (ingested with `--format scm`); when absent a
+    /// temporary index is built from the triplets file.
+    #[arg(long)]
+    index: Option<PathBuf>,
+}
+
+pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
+    match cmd {
+        EvalCommand::Lecard(a) => run_lecard(a),
+        EvalCommand::Scm(a) => run_scm(a),
+    }
+}
+
+#[derive(Deserialize)]
+struct LecardQuery {
+    id: serde_json::Value,
+    fact: String,
+}
+
+fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading queries {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: LecardQuery = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
+        let id = match q.id {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.push((id, q.fact));
+    }
+    Ok(out)
+}
+
+fn run_lecard(args: LecardArgs) -> Result<()> {
+    let index = crate::search::open_existing(&args.index)?;
+    let qrels = Qrels::read(&args.qrels)?;
+    let queries = read_queries(&args.queries)?;
+    let run = rank_lecard(&index, &queries, &qrels, args.protocol)?;
+    let metrics = evaluate(&qrels, &run, args.protocol);
+    if let Some(path) = &args.run_out {
+        write_trec_run(path, &run)?;
+    }
+    let mut out = serde_json::to_value(metrics)?;
+    out["protocol"] = serde_json::json!(match args.protocol {
+        Protocol::Paper => "paper",
+        Protocol::Corpus => "corpus",
+    });
+    out["mode"] = serde_json::json!("bm25");
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// Ranks each labelled query's candidates: under the paper protocol only its labelled
+/// ones, under the corpus protocol every `lecard:` case in the index (top 100).
+pub(crate) fn rank_lecard(
+    index: &CaseIndex,
+    queries: &[(String, String)],
+    qrels: &Qrels,
+    protocol: Protocol,
+) -> Result<Run> {
+    let corpus_ids: Vec<CaseId> = index
+        .all_ids()?
+        .into_iter()
+        .filter(|id| id.as_str().starts_with("lecard:"))
+        .collect();
+    if corpus_ids.is_empty() {
+        bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
+    }
+    let mut run: Run = HashMap::new();
+    for (qid, fact) in queries {
+        let Some(labels) = qrels.by_query.get(qid) else {
+            continue;
+        };
+        let (ids, top_k) = match protocol {
+            Protocol::Paper => (
+                labels.keys().map(|c| lecard_case_id(c)).collect::<Vec<_>>(),
+                labels.len(),
+            ),
+            Protocol::Corpus => (corpus_ids.clone(), 100),
+        };
+        let request = SearchRequest {
+            text: fact.clone(),
+            filters: Filters {
+                ids: Some(ids),
+                ..Filters::default()
+            },
+            top_k,
+            offset: 0,
+            snippets: false,
+        };
+        let hits = index.search(&request)?;
+        run.insert(
+            qid.clone(),
+            hits.iter()
+                .map(|h| {
+                    h.id.as_str()
+                        .strip_prefix("lecard:")
+                        .unwrap_or(h.id.as_str())
+                        .to_string()
+                })
+                .collect(),
+        );
+    }
+    Ok(run)
+}
+
+fn write_trec_run(path: &Path, run: &Run) -> Result<()> {
+    let mut qids: Vec<&String> = run.keys().collect();
+    qids.sort();
+    let mut out = String::new();
+    for q in qids {
+        let n = run[q].len();
+        for (i, d) in run[q].iter().enumerate() {
+            out.push_str(&format!("{q} Q0 {d} {} {} leian\n", i + 1, n - i));
+        }
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+fn run_scm(args: ScmArgs) -> Result<()> {
+    let triplets = read_scm_triplets(&args.triplets)
+        .with_context(|| format!("reading {}", args.triplets.display()))?;
+    let tmp;
+    let index = match &args.index {
+        Some(dir) => crate::search::open_existing(dir)?,
+        None => {
+            tmp = tempfile::tempdir().context("creating a scratch index dir")?;
+            let index = CaseIndex::open_or_create(tmp.path())?;
+            crate::ingest::ingest_paths(&index, &[args.triplets.clone()], Format::Scm, true)?;
+            index
+        }
+    };
+    let mut choices = Vec::new();
+    let mut answers = Vec::new();
+    for t in &triplets {
+        let b = CaseId::new(format!("scm:{}:B", t.id));
+        let c = CaseId::new(format!("scm:{}:C", t.id));
+        let request = SearchRequest {
+            text: t.a.clone(),
+            filters: Filters {
+                ids: Some(vec![b.clone(), c.clone()]),
+                ..Filters::default()
+            },
+            top_k: 2,
+            offset: 0,
+            snippets: false,
+        };
+        let hits = index.search(&request)?;
+        let score = |id: &CaseId| {
+            hits.iter()
+                .find(|h| &h.id == id)
+                .map(|h| h.score)
+                .unwrap_or(0.0)
+        };
+        // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
+        choices.push(if score(&c) > score(&b) { "C" } else { "B" });
+        answers.push(t.answer.as_str());
+    }
+    let accuracy = leian_eval::accuracy(&choices, &answers);
+    println!(
+        "{}",
+        serde_json::json!({"accuracy": accuracy, "triplets": triplets.len(), "mode": "bm25"})
+    );
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The `leian` binary: the command line over the engine crates (ingest, index, embed,
+//! eval). All `anyhow` lives here; the libraries have typed errors.
+
+mod bench;
+mod demo;
+mod eval;
+mod ingest;
+mod model;
+mod search;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// 类案检索 — similar-case search for Chinese courts.
+#[derive(Parser)]
+#[command(name = "leian", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load cases (or statutes) from files or directories into an index.
+    Ingest(ingest::IngestArgs),
+    /// Search the index with Chinese text (keywords, facts or a whole draft).
+    Search(search::SearchArgs),
+    /// Find cases similar to an indexed case.
+    Similar(search::SimilarArgs),
+    /// Evaluate ranking quality on labelled data.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Fetch and import the embedding model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Measure ingest throughput and search latency.
+    Bench(bench::BenchArgs),
+    /// Ingest the built-in fictional sample corpus and answer demo queries.
+    Demo(demo::DemoArgs),
+}
+
+/// Default data dir, relative to the working directory.
+pub(crate) fn default_index_dir() -> PathBuf {
+    PathBuf::from("index")
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(a) => ingest::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Similar(a) => search::run_similar(a),
+        Command::Eval(c) => eval::run(c),
+        Command::Model(c) => model::run(c),
+        Command::Bench(a) => bench::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

