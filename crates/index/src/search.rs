@@ -59,6 +59,11 @@ pub struct SearchOptions {
     pub max_query_terms: usize,
     /// Maximum snippet length, in characters.
     pub snippet_chars: usize,
+    /// Queries at least this many characters long are treated as fact descriptions:
+    /// person names (jieba's `nr` tags, e.g. the parties) and bare numbers (dates,
+    /// amounts) are dropped from them, as they identify a case rather than describe it.
+    /// Shorter queries keep them (a user may search for a party or `第264条`).
+    pub long_query_chars: usize,
 }
 
 impl Default for SearchOptions {
@@ -67,6 +72,7 @@ impl Default for SearchOptions {
             boosts: FieldBoosts::default(),
             max_query_terms: 64,
             snippet_chars: 120,
+            long_query_chars: 100,
         }
     }
 }
@@ -154,6 +160,9 @@ const STOP_TOKENS: &[&str] = &[
     "也", "而", "并", "又", "该", "所", "以", "为", "有", "即",
 ];
 
+/// (score, document) pairs, best first.
+type Ranked = Vec<(f32, DocAddress)>;
+
 /// A weighted query token.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct QueryTerm {
@@ -174,10 +183,24 @@ impl CaseIndex {
     /// goods, the method, the place) decide similarity. So tokens are ranked by
     /// idf × (1 + ln tf-in-query) — the same signal BM25 itself would give them — and
     /// only the best `max_query_terms` are kept. Tokens absent from the index can never
-    /// match and are dropped first.
+    /// match and are dropped first. On the LeCaRD dev queries (median 326 characters)
+    /// a cap of 64 ranks as well as no cap and is about 2.5× faster.
+    /// See [`SearchOptions::long_query_chars`] for names and numbers.
     pub(crate) fn query_terms(&self, searcher: &Searcher, text: &str) -> Result<Vec<QueryTerm>> {
         let mut tf: HashMap<String, u32> = HashMap::new();
+        let fact_like = text.chars().count() >= self.inner.options.long_query_chars;
+        let names = if fact_like {
+            self.inner.tokenizer.person_names(text)
+        } else {
+            Vec::new()
+        };
         for token in self.inner.tokenizer.tokens(text) {
+            if fact_like
+                && (token.text.bytes().all(|b| b.is_ascii_digit())
+                    || names.iter().any(|n| n.contains(&token.text)))
+            {
+                continue;
+            }
             if !STOP_TOKENS.contains(&token.text.as_str()) {
                 *tf.entry(token.text).or_default() += 1;
             }
@@ -308,11 +331,7 @@ impl CaseIndex {
     }
 
     /// Ranked (score, address) pairs for `req`, and the query terms used.
-    fn ranked(
-        &self,
-        searcher: &Searcher,
-        req: &SearchRequest,
-    ) -> Result<(Vec<(f32, DocAddress)>, Vec<QueryTerm>)> {
+    fn ranked(&self, searcher: &Searcher, req: &SearchRequest) -> Result<(Ranked, Vec<QueryTerm>)> {
         if req.top_k == 0 || req.filters.ids.as_ref().is_some_and(Vec::is_empty) {
             return Ok((Vec::new(), Vec::new()));
         }
@@ -859,6 +878,19 @@ mod tests {
     }
 
     #[test]
+    fn long_queries_drop_numbers_short_ones_keep_them() {
+        let (_dir, index) = fixture();
+        let searcher = index.searcher();
+        let short = index.query_terms(&searcher, "价值5000元").unwrap();
+        assert!(short.iter().any(|t| t.text == "5000"), "{short:?}");
+        let long = format!("价值5000元{}", "被告人撬锁入户盗窃笔记本电脑。".repeat(8));
+        assert!(long.chars().count() >= index.options().long_query_chars);
+        let long = index.query_terms(&searcher, &long).unwrap();
+        assert!(!long.iter().any(|t| t.text == "5000"), "{long:?}");
+        assert!(long.iter().any(|t| t.text == "笔记本电脑"), "{long:?}");
+    }
+
+    #[test]
     fn reopened_index_searches_the_same() {
         let (dir, index) = fixture();
         let before = index.search(&SearchRequest::text("盗窃手机", 10)).unwrap();
@@ -895,5 +927,113 @@ mod tests {
         for h in handles {
             assert_eq!(h.join().unwrap().unwrap(), 2);
         }
+    }
+
+    /// Whether two charge names denote the same charge, counting a specific form of a
+    /// selective charge as the same: `贩卖毒品罪` is `走私、贩卖、运输、制造毒品罪`
+    /// (its characters appear in order in the selective name).
+    fn same_charge(a: &str, b: &str) -> bool {
+        let (a, b) = (charge_key(a), charge_key(b));
+        let subsequence = |short: &str, long: &str| {
+            let mut long = long.chars();
+            short.chars().all(|c| long.any(|l| l == c))
+        };
+        a == b
+            || (b.contains('、') && subsequence(&a.replace('、', ""), &b))
+            || (a.contains('、') && subsequence(&b.replace('、', ""), &a))
+    }
+
+    #[test]
+    fn same_charge_handles_selective_charges() {
+        assert!(same_charge("盗窃罪", "盗窃"));
+        assert!(same_charge("贩卖毒品罪", "走私、贩卖、运输、制造毒品罪"));
+        assert!(same_charge("非法持有、私藏枪支、弹药罪", "非法持有枪支罪"));
+        assert!(!same_charge(
+            "非法持有毒品罪",
+            "走私、贩卖、运输、制造毒品罪"
+        ));
+        assert!(!same_charge("诈骗罪", "票据诈骗罪"));
+        assert!(!same_charge("赌博罪", "开设赌场罪"));
+    }
+
+    /// Real data: index the 2,611 LeCaRD candidates' facts and check that, for most dev
+    /// queries, the top hit over the whole corpus shares a charge with the query.
+    #[test]
+    fn lecard_top_hit_shares_a_charge() {
+        let data =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lecard");
+        let (Ok(cands), Ok(queries)) = (
+            std::fs::read_to_string(data.join("candidates.jsonl")),
+            std::fs::read_to_string(data.join("queries.dev.jsonl")),
+        ) else {
+            println!("skipping: LeCaRD data not found under {}", data.display());
+            return;
+        };
+        let parse = |line: &str| -> (String, Vec<String>, String) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let charges = v["charges"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let id = match &v["id"] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                id,
+                charges,
+                v["fact"].as_str().unwrap_or_default().to_string(),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        let started = std::time::Instant::now();
+        let mut w = index.writer().unwrap();
+        let mut n = 0;
+        for line in cands.lines().filter(|l| !l.trim().is_empty()) {
+            let (id, charges, fact) = parse(line);
+            let mut c = Case::new(CaseId::new(format!("lecard:{id}")));
+            c.category = CaseCategory::Criminal;
+            c.charges = charges;
+            c.sections.facts = fact;
+            w.upsert(&c).unwrap();
+            n += 1;
+        }
+        w.commit().unwrap();
+        let index_time = started.elapsed();
+        assert_eq!(index.num_cases(), n);
+
+        let started = std::time::Instant::now();
+        let (mut same, mut total) = (0, 0);
+        for line in queries.lines().filter(|l| !l.trim().is_empty()) {
+            let (_, charges, fact) = parse(line);
+            let hits = index.search(&SearchRequest::text(fact, 1)).unwrap();
+            total += 1;
+            if hits.first().is_some_and(|h| {
+                charges
+                    .iter()
+                    .any(|q| h.case.charges.iter().any(|c| same_charge(q, c)))
+            }) {
+                same += 1;
+            }
+        }
+        let query_time = started.elapsed();
+        println!(
+            "LeCaRD: indexed {n} candidates in {index_time:.2?}; {total} queries in {query_time:.2?} \
+             ({:.1} ms/query); top hit shares a charge for {same}/{total}",
+            query_time.as_secs_f64() * 1000.0 / total.max(1) as f64
+        );
+        assert!(total >= 50, "only {total} queries");
+        // Queries are original judgment facts, candidates LLM summaries of other cases,
+        // and several charges are near neighbours (赌博/开设赌场, 寻衅滋事/聚众斗殴), so
+        // pure BM25 gets the majority right, not nearly all: 38/64 when written.
+        assert!(
+            same * 2 > total,
+            "top hit shares a charge for only {same}/{total}"
+        );
     }
 }

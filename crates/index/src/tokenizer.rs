@@ -156,6 +156,20 @@ impl FoldedText {
     }
 }
 
+impl LegalTokenizer {
+    /// Words jieba's part-of-speech tagger marks as person names (`nr*`) in `text`,
+    /// e.g. the parties of a judgment. Used to keep names out of long queries.
+    pub fn person_names(&self, text: &str) -> Vec<String> {
+        let jieba = self.jieba.read().unwrap_or_else(|e| e.into_inner());
+        jieba
+            .tag(text, true)
+            .into_iter()
+            .filter(|t| t.tag.starts_with("nr"))
+            .map(|t| normalize_token(t.word))
+            .collect()
+    }
+}
+
 /// Lower-cases ASCII and folds full-width ASCII forms (U+FF01..U+FF5E) to ASCII.
 fn normalize_token(word: &str) -> String {
     word.chars()
@@ -467,6 +481,17 @@ mod tests {
             assert!(!terms.iter().any(|t| t == unwanted), "has {unwanted}");
         }
         assert!(terms.windows(2).all(|w| w[0] < w[1]), "not sorted/deduped");
+    }
+
+    #[test]
+    fn person_names_are_tagged() {
+        let t = LegalTokenizer::new::<&str>(&[]);
+        let names = t.person_names("被告人杨海、陈洪凯驾驶摩托车窜至某路段，盗走行车记录仪。");
+        assert!(names.iter().any(|n| n == "杨海"), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n == "摩托车" || n == "行车记录仪"),
+            "{names:?}"
+        );
     }
 
     #[test]
