@@ -1,0 +1,53 @@
+//! HNSW construction and search parameters.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, VectorError};
+
+/// Parameters of the HNSW graph.
+///
+/// The defaults were chosen by measurement (`recall_tests.rs`, release build): Recall@10
+/// against exact search over 100 queries, dim 384, without / with a filter admitting 10 %:
+/// 20,000 Gaussian vectors (the worst case for a graph index): `ef_search` 256 gave
+/// 0.873 / 1.000, 400 gives 0.955 / 1.000 (M 24, ef_construction 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HnswParams {
+    /// `M`: neighbours kept per node and layer (2..=256).
+    pub max_nb_connection: usize,
+    /// Width of the candidate list while building the graph.
+    pub ef_construction: usize,
+    /// Base width of the candidate list while searching; the store widens it for large `k`
+    /// and for filtered searches.
+    pub ef_search: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            max_nb_connection: 24,
+            ef_construction: 200,
+            ef_search: 400,
+        }
+    }
+}
+
+impl HnswParams {
+    /// Checks the ranges hnsw_rs accepts (it exits the process for `M > 256`).
+    pub fn validate(&self) -> Result<()> {
+        if !(2..=256).contains(&self.max_nb_connection) {
+            return Err(VectorError::InvalidParams(format!(
+                "max_nb_connection must be in 2..=256, got {}",
+                self.max_nb_connection
+            )));
+        }
+        if self.ef_construction == 0 {
+            return Err(VectorError::InvalidParams(
+                "ef_construction must be > 0".into(),
+            ));
+        }
+        if self.ef_search == 0 {
+            return Err(VectorError::InvalidParams("ef_search must be > 0".into()));
+        }
+        Ok(())
+    }
+}
