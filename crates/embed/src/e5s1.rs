@@ -181,7 +181,7 @@ impl E5s1File {
             type_vocab: r.count("type_vocab", 1)?,
             layer_norm_eps: r.f32("layer_norm_eps")?,
         };
-        if header.hidden % header.heads != 0 {
+        if !header.hidden.is_multiple_of(header.heads) {
             return Err(EmbedError::format(
                 "heads",
                 format!(
@@ -352,7 +352,7 @@ impl E5s1File {
             let expected_bytes = match dtype {
                 TensorDtype::F32 => checked_mul(elements, 4, &field)?,
                 TensorDtype::Q4 => {
-                    if elements % Q4_BLOCK != 0 {
+                    if !elements.is_multiple_of(Q4_BLOCK) {
                         return Err(EmbedError::format(
                             &field,
                             format!("{elements} elements is not a whole number of {Q4_BLOCK}-value blocks"),

@@ -37,7 +37,8 @@ fn model_dir() -> Option<PathBuf> {
 }
 
 fn fixture() -> Fixture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference_vectors.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference_vectors.json");
     let raw = std::fs::read(&path).expect("fixture present in the repo");
     serde_json::from_slice(&raw).expect("fixture is valid JSON")
 }
@@ -92,6 +93,8 @@ fn sanity_similarities_from_the_model_notes() {
     assert!((near - 0.956).abs() < 0.005, "theft pair {near}");
     assert!((far - 0.914).abs() < 0.005, "theft vs lease {far}");
     // Queries use their own prefix and land elsewhere.
-    let q = embedder.embed_queries(&["被告人盗窃他人财物价值三千元"]).expect("embed");
+    let q = embedder
+        .embed_queries(&["被告人盗窃他人财物价值三千元"])
+        .expect("embed");
     assert!(dot(&q[0], &v[0]) < 0.999);
 }
