@@ -78,7 +78,10 @@ fn bad_records_are_reported_with_file_and_line_and_the_rest_goes_in() {
     assert!(stdout.contains("skipped 2 records"), "{stdout}");
     assert!(stderr.contains("mixed.jsonl:2"), "{stderr}");
     assert!(stderr.contains("mixed.jsonl:3"), "{stderr}");
-    assert!(stderr.contains("date"), "the bad date names the field: {stderr}");
+    assert!(
+        stderr.contains("date"),
+        "the bad date names the field: {stderr}"
+    );
     let hits = search_json(&index, &["醉酒驾驶"]);
     assert_eq!(hits[0]["id"], "t:4");
 }
@@ -111,22 +114,32 @@ fn filters_restrict_results() {
     assert!(!civil.is_empty());
     let guiding = search_json(index.path(), &["--tier", "guiding", "盗窃"]);
     assert!(!guiding.is_empty());
-    assert!(guiding.iter().all(|h| h["tier"] == "guiding"), "{guiding:?}");
+    assert!(
+        guiding.iter().all(|h| h["tier"] == "guiding"),
+        "{guiding:?}"
+    );
     let recent = search_json(index.path(), &["--year-from", "2024", "盗窃"]);
     assert!(recent
         .iter()
         .all(|h| h["date"].as_str().map(|d| d >= "2024").unwrap_or(false)));
     let by_charge = search_json(index.path(), &["--charge", "诈骗罪", "被告人"]);
     assert!(!by_charge.is_empty());
-    assert!(by_charge
+    assert!(by_charge.iter().all(|h| h["charges"]
+        .as_array()
+        .unwrap()
         .iter()
-        .all(|h| h["charges"].as_array().unwrap().iter().any(|c| c == "诈骗罪")));
+        .any(|c| c == "诈骗罪")));
 }
 
 #[test]
 fn human_output_shows_case_fields() {
     let index = sample_index();
-    let out = leian_ok(&["search", "--index", path_str(index.path()), "醉酒驾驶机动车"]);
+    let out = leian_ok(&[
+        "search",
+        "--index",
+        path_str(index.path()),
+        "醉酒驾驶机动车",
+    ]);
     assert!(out.contains("危险驾驶罪"), "{out}");
     assert!(out.contains("人民法院"), "court shown: {out}");
     assert!(out.contains("号"), "案号 shown: {out}");
@@ -137,13 +150,7 @@ fn similar_excludes_the_case_itself() {
     let index = sample_index();
     let hits = search_json(index.path(), &["醉酒驾驶"]);
     let id = hits[0]["id"].as_str().unwrap().to_string();
-    let out = leian_ok(&[
-        "similar",
-        &id,
-        "--index",
-        path_str(index.path()),
-        "--json",
-    ]);
+    let out = leian_ok(&["similar", &id, "--index", path_str(index.path()), "--json"]);
     let similar: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert!(!similar.is_empty());
     assert!(similar.iter().all(|h| h["id"] != id.as_str()));

@@ -5,7 +5,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_engine::{Engine, EngineOptions};
+use leian_index::{Filters, SearchRequest};
 use leian_ingest::Format;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -45,25 +46,40 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
     let queries_path = args.data.join("lecard/queries.dev.jsonl");
     for p in [&candidates, &judgments, &queries_path] {
         if !p.exists() {
-            bail!("{} not found: pass --data DIR with the shared data", p.display());
+            bail!(
+                "{} not found: pass --data DIR with the shared data",
+                p.display()
+            );
         }
     }
     let mut rows = Vec::new();
     let mut keep = None;
     for (label, path, format) in [
-        ("LeCaRD candidates (2,611 fact summaries)", &candidates, Format::Lecard),
-        ("full-text judgments (320, with extraction)", &judgments, Format::Lecardv2),
+        (
+            "LeCaRD candidates (2,611 fact summaries)",
+            &candidates,
+            Format::Lecard,
+        ),
+        (
+            "full-text judgments (320, with extraction)",
+            &judgments,
+            Format::Lecardv2,
+        ),
     ] {
         let mut rates = Vec::new();
         let mut count = 0;
         for _ in 0..args.repeat.max(1) {
             let dir = tempfile::tempdir().context("scratch dir")?;
-            let index = CaseIndex::open_or_create(dir.path())?;
-            let s = crate::ingest::ingest_paths(&index, std::slice::from_ref(path), format, true)?;
+            let engine = Engine::open(&EngineOptions {
+                index_dir: dir.path().to_path_buf(),
+                model_dir: None,
+                cache_dir: None,
+            })?;
+            let s = crate::ingest::ingest_paths(&engine, std::slice::from_ref(path), format, true)?;
             count = s.cases;
             rates.push(s.cases as f64 / s.seconds);
             if format == Format::Lecard {
-                keep = Some((dir, index));
+                keep = Some((dir, engine));
             }
         }
         rows.push(format!(
@@ -72,9 +88,10 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
             rates.len()
         ));
     }
-    let Some((_dir, index)) = keep else {
+    let Some((_dir, engine)) = keep else {
         bail!("no index was built");
     };
+    let index = engine.index();
     let text = std::fs::read_to_string(&queries_path)?;
     let queries: Vec<String> = text
         .lines()

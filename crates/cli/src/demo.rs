@@ -1,9 +1,9 @@
 //! `leian demo`: everything on the built-in fictional corpus in one command — fetch the
 //! model when missing, ingest `sample/`, and answer a few typical queries.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_engine::Query;
 use leian_ingest::Format;
 use std::path::PathBuf;
 
@@ -31,29 +31,29 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         if let Err(e) = crate::model::run(crate::model::ModelCommand::Fetch(
             crate::model::FetchArgs::default(),
         )) {
-            eprintln!("warning: could not fetch the embedding model ({e:#}); the demo runs BM25 only");
+            eprintln!(
+                "warning: could not fetch the embedding model ({e:#}); the demo runs BM25 only"
+            );
         }
     }
-    let index = CaseIndex::open_or_create(&args.index)
-        .with_context(|| format!("opening {}", args.index.display()))?;
-    let summary = crate::ingest::ingest_paths(&index, &[args.sample.clone()], Format::Auto, false)?;
+    let model = crate::model::ModelArgs {
+        no_model: args.no_model,
+        ..Default::default()
+    };
+    let engine = model.open_engine(&args.index)?;
+    let summary =
+        crate::ingest::ingest_paths(&engine, &[args.sample.clone()], Format::Auto, false)?;
     println!(
         "demo index {}: {} cases ({} ingested now, {} skipped)\n",
         args.index.display(),
-        index.num_cases(),
+        engine.index().num_cases(),
         summary.cases,
         summary.skipped
     );
     for q in DEMO_QUERIES {
         println!("== {q}");
-        let hits = index.search(&SearchRequest {
-            text: q.to_string(),
-            filters: Filters::default(),
-            top_k: 3,
-            offset: 0,
-            snippets: true,
-        })?;
-        crate::search::print_hits(&hits, false)?;
+        let hits = engine.search(&Query::new(q, 3))?;
+        crate::search::print_hits(&hits, false, true)?;
         println!();
     }
     Ok(())

@@ -2,8 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use leian_engine::{Engine, SearchMode};
 use leian_eval::{evaluate, Protocol, Qrels, Run};
-use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_index::Filters;
 use leian_ingest::{lecard_case_id, read_scm_triplets, CaseId, Format};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -34,6 +35,10 @@ pub(crate) struct LecardArgs {
     /// Also write the ranking as a TREC run file.
     #[arg(long)]
     run_out: Option<PathBuf>,
+    #[command(flatten)]
+    rank: crate::search::RankArgs,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
 #[derive(Args)]
@@ -41,10 +46,14 @@ pub(crate) struct ScmArgs {
     /// Triplets JSONL `{id, A, B, C, answer}`.
     #[arg(long)]
     triplets: PathBuf,
-    /// Index holding the triplets' texts (ingested with `--format scm`); when absent a
-    /// temporary index is built from the triplets file.
-    #[arg(long)]
-    index: Option<PathBuf>,
+    /// Index for the triplets' texts; they are ingested into it when it lacks them (kept
+    /// so that their embeddings are computed once).
+    #[arg(long, default_value = "index/eval-scm")]
+    index: PathBuf,
+    #[command(flatten)]
+    rank: crate::search::RankArgs,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
 pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
@@ -80,10 +89,10 @@ fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
 }
 
 fn run_lecard(args: LecardArgs) -> Result<()> {
-    let index = crate::search::open_existing(&args.index)?;
+    let engine = crate::search::open_existing(&args.index, &args.model)?;
     let qrels = Qrels::read(&args.qrels)?;
     let queries = read_queries(&args.queries)?;
-    let run = rank_lecard(&index, &queries, &qrels, args.protocol)?;
+    let run = rank_lecard(&engine, &args.rank, &queries, &qrels, args.protocol)?;
     let metrics = evaluate(&qrels, &run, args.protocol);
     if let Some(path) = &args.run_out {
         write_trec_run(path, &run)?;
@@ -93,7 +102,8 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
         Protocol::Paper => "paper",
         Protocol::Corpus => "corpus",
     });
-    out["mode"] = serde_json::json!("bm25");
+    out["mode"] = serde_json::json!(effective_mode(&engine, args.rank.mode));
+    out["fusion"] = serde_json::to_value(args.rank.fusion()?)?;
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
 }
@@ -101,12 +111,14 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
 /// Ranks each labelled query's candidates: under the paper protocol only its labelled
 /// ones, under the corpus protocol every `lecard:` case in the index (top 100).
 pub(crate) fn rank_lecard(
-    index: &CaseIndex,
+    engine: &Engine,
+    rank: &crate::search::RankArgs,
     queries: &[(String, String)],
     qrels: &Qrels,
     protocol: Protocol,
 ) -> Result<Run> {
-    let corpus_ids: Vec<CaseId> = index
+    let corpus_ids: Vec<CaseId> = engine
+        .index()
         .all_ids()?
         .into_iter()
         .filter(|id| id.as_str().starts_with("lecard:"))
@@ -126,24 +138,26 @@ pub(crate) fn rank_lecard(
             ),
             Protocol::Corpus => (corpus_ids.clone(), 100),
         };
-        let request = SearchRequest {
-            text: fact.clone(),
-            filters: Filters {
+        let mut query = rank.query(
+            fact.clone(),
+            top_k,
+            Filters {
                 ids: Some(ids),
                 ..Filters::default()
             },
-            top_k,
-            offset: 0,
-            snippets: false,
-        };
-        let hits = index.search(&request)?;
+        )?;
+        query.snippets = false;
+        query.depth = top_k;
+        let ranked = engine.rank(&query)?;
         run.insert(
             qid.clone(),
-            hits.iter()
-                .map(|h| {
-                    h.id.as_str()
+            ranked
+                .iter()
+                .take(top_k)
+                .map(|(id, _, _)| {
+                    id.as_str()
                         .strip_prefix("lecard:")
-                        .unwrap_or(h.id.as_str())
+                        .unwrap_or(id.as_str())
                         .to_string()
                 })
                 .collect(),
@@ -168,46 +182,81 @@ fn write_trec_run(path: &Path, run: &Run) -> Result<()> {
 fn run_scm(args: ScmArgs) -> Result<()> {
     let triplets = read_scm_triplets(&args.triplets)
         .with_context(|| format!("reading {}", args.triplets.display()))?;
-    let tmp;
-    let index = match &args.index {
-        Some(dir) => crate::search::open_existing(dir)?,
-        None => {
-            tmp = tempfile::tempdir().context("creating a scratch index dir")?;
-            let index = CaseIndex::open_or_create(tmp.path())?;
-            crate::ingest::ingest_paths(&index, &[args.triplets.clone()], Format::Scm, true)?;
-            index
-        }
-    };
+    let engine = args.model.open_engine(&args.index)?;
+    let missing = triplets.iter().any(|t| {
+        ["A", "B", "C"].iter().any(|p| {
+            engine
+                .index()
+                .get(&CaseId::new(format!("scm:{}:{p}", t.id)))
+                .map(|c| c.is_none())
+                .unwrap_or(true)
+        })
+    });
+    if missing {
+        crate::ingest::ingest_paths(&engine, &[args.triplets.clone()], Format::Scm, true)?;
+    }
+    let scm_ids: Vec<CaseId> = engine
+        .index()
+        .all_ids()?
+        .into_iter()
+        .filter(|id| id.as_str().starts_with("scm:"))
+        .collect();
     let mut choices = Vec::new();
     let mut answers = Vec::new();
     for t in &triplets {
         let b = CaseId::new(format!("scm:{}:B", t.id));
         let c = CaseId::new(format!("scm:{}:C", t.id));
-        let request = SearchRequest {
-            text: t.a.clone(),
-            filters: Filters {
-                ids: Some(vec![b.clone(), c.clone()]),
+        // Rank the whole SCM collection, not just {B, C}: fusion needs full lists (with
+        // two candidates RRF ties whenever the lists disagree, and min-max makes every
+        // score 0 or 1).
+        let mut query = args.rank.query(
+            t.a.clone(),
+            scm_ids.len(),
+            Filters {
+                ids: Some(scm_ids.clone()),
                 ..Filters::default()
             },
-            top_k: 2,
-            offset: 0,
-            snippets: false,
-        };
-        let hits = index.search(&request)?;
-        let score = |id: &CaseId| {
-            hits.iter()
-                .find(|h| &h.id == id)
-                .map(|h| h.score)
-                .unwrap_or(0.0)
+        )?;
+        query.snippets = false;
+        let a = CaseId::new(format!("scm:{}:A", t.id));
+        let ranked: Vec<(CaseId, f32)> = engine
+            .rank(&query)?
+            .into_iter()
+            .filter(|(id, _, _)| id != &a)
+            .map(|(id, s, _)| (id, s))
+            .collect();
+        let position = |id: &CaseId| {
+            ranked
+                .iter()
+                .position(|(r, _)| r == id)
+                .unwrap_or(usize::MAX)
         };
         // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
-        choices.push(if score(&c) > score(&b) { "C" } else { "B" });
+        choices.push(if position(&c) < position(&b) {
+            "C"
+        } else {
+            "B"
+        });
         answers.push(t.answer.as_str());
     }
     let accuracy = leian_eval::accuracy(&choices, &answers);
     println!(
         "{}",
-        serde_json::json!({"accuracy": accuracy, "triplets": triplets.len(), "mode": "bm25"})
+        serde_json::json!({
+            "accuracy": accuracy,
+            "triplets": triplets.len(),
+            "mode": effective_mode(&engine, args.rank.mode),
+            "fusion": args.rank.fusion()?,
+        })
     );
     Ok(())
+}
+
+/// The mode a search really ran in (hybrid and dense need a model).
+fn effective_mode(engine: &Engine, asked: SearchMode) -> &'static str {
+    if engine.has_dense() {
+        asked.as_str()
+    } else {
+        SearchMode::Bm25.as_str()
+    }
 }

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use leian_index::CaseIndex;
+use leian_engine::Engine;
 use leian_ingest::{read_path, Format, Item};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,6 +22,8 @@ pub(crate) struct IngestArgs {
     /// Do not print each skipped record (the summary still counts them).
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
 /// What one ingest run did.
@@ -30,13 +32,14 @@ pub(crate) struct IngestSummary {
     pub(crate) cases: usize,
     pub(crate) statutes: usize,
     pub(crate) skipped: usize,
+    pub(crate) chunks_embedded: usize,
+    pub(crate) chunks_computed: usize,
     pub(crate) seconds: f64,
 }
 
 pub(crate) fn run(args: IngestArgs) -> Result<()> {
-    let index = CaseIndex::open_or_create(&args.index)
-        .with_context(|| format!("opening index {}", args.index.display()))?;
-    let summary = ingest_paths(&index, &args.paths, args.format, args.quiet)?;
+    let engine = args.model.open_engine(&args.index)?;
+    let summary = ingest_paths(&engine, &args.paths, args.format, args.quiet)?;
     println!(
         "ingested {} cases and {} statutes, skipped {} records, in {:.1} s ({:.0} cases/s); index now holds {} cases",
         summary.cases,
@@ -44,8 +47,16 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
         summary.skipped,
         summary.seconds,
         summary.cases as f64 / summary.seconds.max(1e-9),
-        index.num_cases()
+        engine.index().num_cases()
     );
+    if engine.has_dense() {
+        println!(
+            "embedded {} chunks: {} computed, {} from the cache",
+            summary.chunks_embedded,
+            summary.chunks_computed,
+            summary.chunks_embedded - summary.chunks_computed
+        );
+    }
     if summary.cases + summary.statutes == 0 && summary.skipped > 0 {
         bail!("nothing ingested: all {} records were bad", summary.skipped);
     }
@@ -55,14 +66,14 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
 /// Reads every path and upserts its records in one commit. Bad records are reported on
 /// stderr (file:line: message) and skipped; nothing already stored is touched by them.
 pub(crate) fn ingest_paths(
-    index: &CaseIndex,
+    engine: &Engine,
     paths: &[PathBuf],
     format: Format,
     quiet: bool,
 ) -> Result<IngestSummary> {
     let start = Instant::now();
     let mut summary = IngestSummary::default();
-    let mut writer = index.writer()?;
+    let mut writer = engine.writer()?;
     for path in paths {
         let records =
             read_path(path, format).with_context(|| format!("reading {}", path.display()))?;
@@ -75,7 +86,7 @@ pub(crate) fn ingest_paths(
         for record in records {
             match record {
                 Ok(Item::Case(case)) => {
-                    writer.upsert(&case)?;
+                    writer.upsert(*case)?;
                     summary.cases += 1;
                 }
                 Ok(Item::Statute(article)) => {
@@ -93,7 +104,16 @@ pub(crate) fn ingest_paths(
         }
         bar.finish_and_clear();
     }
-    writer.commit()?;
+    let to_embed = writer.pending_embeddings();
+    let bar = ProgressBar::new(to_embed as u64);
+    bar.set_style(
+        ProgressStyle::with_template("embedding [{bar:30}] {pos}/{len} cases {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let stats = writer.commit(&mut |done, _| bar.set_position(done as u64))?;
+    summary.chunks_embedded = stats.chunks;
+    summary.chunks_computed = stats.chunks_computed;
+    bar.finish_and_clear();
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
 }

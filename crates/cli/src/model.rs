@@ -63,3 +63,40 @@ impl Default for FetchArgs {
         }
     }
 }
+
+/// Which embedding model a command uses.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ModelArgs {
+    /// HF-layout model dir (config.json, model.safetensors, tokenizer.json); default
+    /// `models/e5-small`. Without a model, search is BM25-only.
+    #[arg(long, env = "LEIAN_MODEL")]
+    pub(crate) model: Option<PathBuf>,
+    /// Do not load any model (BM25 only, no embedding at ingest).
+    #[arg(long, env = "LEIAN_NO_MODEL")]
+    pub(crate) no_model: bool,
+    /// Embedding cache dir (default: `embed-cache` inside the index dir).
+    #[arg(long)]
+    pub(crate) embed_cache: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    pub(crate) fn open_engine(&self, index: &Path) -> Result<leian_engine::Engine> {
+        let model_dir = if self.no_model {
+            None
+        } else {
+            Some(self.model.clone().unwrap_or_else(default_model_dir))
+        };
+        let engine = leian_engine::Engine::open(&leian_engine::EngineOptions {
+            index_dir: index.to_path_buf(),
+            model_dir,
+            cache_dir: self.embed_cache.clone(),
+        })
+        .with_context(|| format!("opening index {}", index.display()))?;
+        if let Some(reason) = engine.dense_off_reason() {
+            if !self.no_model {
+                eprintln!("warning: {reason}");
+            }
+        }
+        Ok(engine)
+    }
+}

@@ -1,10 +1,11 @@
 //! `leian search` and `leian similar`: query the index and print hits for people or as JSON.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use leian_index::{CaseIndex, Filters, Hit, SearchRequest};
+use leian_engine::{Engine, Fusion, Query, RankedCase, SearchMode};
+use leian_index::Filters;
 use leian_ingest::{AuthorityTier, CaseCategory, CaseId, CourtLevel};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Filters shared by every command that searches.
 #[derive(Args, Default, Clone)]
@@ -62,6 +63,44 @@ impl FilterArgs {
     }
 }
 
+/// Ranking knobs shared by search, similar and eval.
+#[derive(Args, Clone)]
+pub(crate) struct RankArgs {
+    /// bm25, dense or hybrid (hybrid falls back to bm25 without a model).
+    #[arg(long, default_value = "hybrid")]
+    pub(crate) mode: SearchMode,
+    /// Use weighted fusion of normalised scores with this dense weight (0..=1) instead of RRF.
+    #[arg(long)]
+    pub(crate) alpha: Option<f32>,
+    /// RRF constant k (used unless --alpha is given).
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) rrf_k: f32,
+    /// Order guiding cases first, then typical, higher court… (SPC 2020 guidance).
+    #[arg(long)]
+    pub(crate) authority_order: bool,
+}
+
+impl RankArgs {
+    pub(crate) fn fusion(&self) -> Result<Fusion> {
+        match self.alpha {
+            Some(a) if !(0.0..=1.0).contains(&a) => bail!("--alpha must be within 0..=1, got {a}"),
+            Some(alpha) => Ok(Fusion::Weighted { alpha }),
+            None if self.rrf_k < 0.0 => bail!("--rrf-k must not be negative"),
+            None => Ok(Fusion::Rrf { k: self.rrf_k }),
+        }
+    }
+
+    pub(crate) fn query(&self, text: String, top_k: usize, filters: Filters) -> Result<Query> {
+        Ok(Query {
+            mode: self.mode,
+            fusion: self.fusion()?,
+            authority_order: self.authority_order,
+            filters,
+            ..Query::new(text, top_k)
+        })
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct SearchArgs {
     /// The query: keywords, facts or a draft. Use --file for long text.
@@ -77,8 +116,15 @@ pub(crate) struct SearchArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Show each hit's BM25 and dense scores and ranks and the fused score.
+    #[arg(long)]
+    explain: bool,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    rank: RankArgs,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
 #[derive(Args)]
@@ -91,11 +137,18 @@ pub(crate) struct SimilarArgs {
     top_k: usize,
     #[arg(long)]
     json: bool,
+    #[arg(long)]
+    explain: bool,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    rank: RankArgs,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
-pub(crate) fn open_existing(dir: &PathBuf) -> Result<CaseIndex> {
+/// Opens an existing index (never creates one by accident on a typo'd path).
+pub(crate) fn open_existing(dir: &Path, model: &crate::model::ModelArgs) -> Result<Engine> {
     if !dir.exists() {
         bail!(
             "no index at {}: run `leian ingest PATH --index {}` first",
@@ -103,69 +156,72 @@ pub(crate) fn open_existing(dir: &PathBuf) -> Result<CaseIndex> {
             dir.display()
         );
     }
-    CaseIndex::open_or_create(dir).with_context(|| format!("opening index {}", dir.display()))
+    model.open_engine(dir)
 }
 
 pub(crate) fn run(args: SearchArgs) -> Result<()> {
     let text = match (&args.text, &args.file) {
         (Some(t), None) => t.clone(),
         (None, Some(f)) => std::fs::read_to_string(f)
-            .with_context(|| format!("reading query file {}", f.display()))?,
+            .map_err(|e| anyhow::anyhow!("reading query file {}: {e}", f.display()))?,
         (Some(_), Some(_)) => bail!("give the query as TEXT or --file, not both"),
         (None, None) => bail!("give a query: TEXT or --file PATH"),
     };
     if text.trim().is_empty() {
         bail!("the query is empty");
     }
-    let index = open_existing(&args.index)?;
-    let request = SearchRequest {
-        text,
-        filters: args.filters.to_filters()?,
-        top_k: args.top_k,
-        offset: 0,
-        snippets: true,
-    };
-    let hits = index.search(&request)?;
-    print_hits(&hits, args.json)
+    let engine = open_existing(&args.index, &args.model)?;
+    let query = args
+        .rank
+        .query(text, args.top_k, args.filters.to_filters()?)?;
+    let hits = engine.search(&query)?;
+    print_hits(&hits, args.json, args.explain)
 }
 
 pub(crate) fn run_similar(args: SimilarArgs) -> Result<()> {
-    let index = open_existing(&args.index)?;
+    let engine = open_existing(&args.index, &args.model)?;
     let id = CaseId::new(args.case_id.clone());
-    let Some(case) = index.get(&id)? else {
-        bail!("no case with id {:?} in {}", args.case_id, args.index.display());
-    };
-    let request = SearchRequest {
-        text: case.fact_text().to_string(),
-        filters: args.filters.to_filters()?,
-        top_k: args.top_k + 1,
-        offset: 0,
-        snippets: true,
-    };
-    let mut hits = index.search(&request)?;
-    hits.retain(|h| h.id != id);
-    hits.truncate(args.top_k);
-    print_hits(&hits, args.json)
+    let query = args
+        .rank
+        .query(String::new(), args.top_k, args.filters.to_filters()?)?;
+    let hits = engine.similar(&id, &query)?;
+    print_hits(&hits, args.json, args.explain)
 }
 
-pub(crate) fn print_hits(hits: &[Hit], json: bool) -> Result<()> {
+/// Undoes the HTML escaping of snippets for the terminal; marks become 【】.
+fn snippet_for_terminal(s: &str) -> String {
+    s.replace("<mark>", "【")
+        .replace("</mark>", "】")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Result<()> {
     if json {
         let out: Vec<serde_json::Value> = hits
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "rank": i + 1,
                     "id": h.id,
                     "score": h.score,
                     "tier": h.case.tier,
+                    "must_follow": h.case.tier.must_follow(),
                     "title": h.case.title,
                     "court": h.case.court,
                     "case_number": h.case.case_number.as_ref().map(|n| &n.raw),
                     "date": h.case.date,
                     "charges": h.case.charges,
                     "snippet": h.snippet,
-                })
+                });
+                if explain {
+                    v["explain"] = serde_json::to_value(&h.explain).unwrap_or_default();
+                }
+                v
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -177,22 +233,48 @@ pub(crate) fn print_hits(hits: &[Hit], json: bool) -> Result<()> {
     for (i, h) in hits.iter().enumerate() {
         let c = &h.case;
         println!(
-            "{:>2}. [{}] {}  {:.3}",
+            "{:>2}. [{}{}] {}  {:.3}",
             i + 1,
             c.tier.label_zh(),
-            if c.title.is_empty() { c.id.as_str() } else { &c.title },
+            if c.tier.must_follow() {
+                "·应当参照"
+            } else {
+                ""
+            },
+            if c.title.is_empty() {
+                c.id.as_str()
+            } else {
+                &c.title
+            },
             h.score
         );
         println!(
             "    {} | {} | {} | {} | {}",
             c.id,
             c.court.as_deref().unwrap_or("-"),
-            c.case_number.as_ref().map(|n| n.raw.as_str()).unwrap_or("-"),
+            c.case_number
+                .as_ref()
+                .map(|n| n.raw.as_str())
+                .unwrap_or("-"),
             c.date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
             c.charges.join("、")
         );
         if let Some(s) = &h.snippet {
-            println!("    {}", s.replace("<mark>", "【").replace("</mark>", "】"));
+            println!("    {}", snippet_for_terminal(s));
+        }
+        if explain {
+            let e = &h.explain;
+            let pos = |p: Option<leian_engine::ListPosition>| {
+                p.map(|p| format!("#{} ({:.4})", p.rank, p.score))
+                    .unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "    explain: mode {} | bm25 {} | dense {} | fused {:.5}",
+                e.mode.as_str(),
+                pos(e.bm25),
+                pos(e.dense),
+                e.fused
+            );
         }
     }
     Ok(())

@@ -14,6 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "models/e5-small".to_owned());
     let dir = std::path::Path::new(&dir);
 
+    println!(
+        "candle threads: {} (available parallelism {})",
+        candle_core::utils::get_num_threads(),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     let t = Instant::now();
     let e = Embedder::load(dir)?;
     println!(

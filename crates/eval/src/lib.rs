@@ -104,7 +104,10 @@ pub fn parse_trec_run(text: &str, path: &Path) -> Result<Run> {
             return Err(EvalError::Parse {
                 path: path.to_path_buf(),
                 line: i + 1,
-                message: format!("want `qid Q0 doc rank score tag`, got {} columns", cols.len()),
+                message: format!(
+                    "want `qid Q0 doc rank score tag`, got {} columns",
+                    cols.len()
+                ),
             });
         }
         let rank: u32 = cols[3].parse().map_err(|_| EvalError::Parse {
@@ -269,11 +272,7 @@ pub fn accuracy<T: PartialEq>(choices: &[T], answers: &[T]) -> f64 {
     if answers.is_empty() {
         return 0.0;
     }
-    let right = choices
-        .iter()
-        .zip(answers)
-        .filter(|(c, a)| c == a)
-        .count();
+    let right = choices.iter().zip(answers).filter(|(c, a)| c == a).count();
     right as f64 / answers.len() as f64
 }
 
@@ -302,7 +301,10 @@ mod tests {
         assert!(close(precision_at(&ranked, 5, 3), 0.4));
         assert!(close(precision_at(&ranked, 10, 3), 0.2));
         // AP = (1/1 + 2/3) / 3
-        assert!(close(average_precision(&ranked, 3, 3), (1.0 + 2.0 / 3.0) / 3.0));
+        assert!(close(
+            average_precision(&ranked, 3, 3),
+            (1.0 + 2.0 / 3.0) / 3.0
+        ));
     }
 
     #[test]
@@ -345,8 +347,7 @@ mod tests {
         }
         let qrels = Qrels::read(&dir.join("qrels.dev.tsv")).unwrap();
         let expected: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("published_runs/expected_dev_metrics.json"))
-                .unwrap(),
+            &std::fs::read_to_string(dir.join("published_runs/expected_dev_metrics.json")).unwrap(),
         )
         .unwrap();
         for (name, file) in [("bm25", "bm25.dev.run"), ("lm", "lm.dev.run")] {
@@ -362,7 +363,10 @@ mod tests {
                 ("map", m.map),
             ] {
                 let w = want[key].as_f64().unwrap();
-                assert!((got - w).abs() < 6e-4, "{name} {key}: got {got:.4}, want {w}");
+                assert!(
+                    (got - w).abs() < 6e-4,
+                    "{name} {key}: got {got:.4}, want {w}"
+                );
             }
         }
     }

@@ -1,0 +1,23 @@
+//! leian-engine is the search engine the CLI and the server share. It owns:
+//! - [`Engine`]: one case index (tantivy, BM25) plus, when an embedding model is
+//!   available, its vectors (HNSW) in the same generation directory, an embedding cache,
+//!   and the model;
+//! - ingestion with embeddings ([`EngineWriter`]): the facts of each case are chunked and
+//!   embedded (cached by model + text), then the case goes into both indexes;
+//! - search in three modes (BM25, dense, hybrid with RRF or weighted fusion), filters
+//!   honoured by both lists, authority-tier ordering, and `explain` ([`fusion`]).
+//!
+//! Without a model every search is BM25-only and one warning says how to get the model.
+//! It knows nothing of HTTP or the command line.
+
+mod engine;
+mod error;
+pub mod fusion;
+mod key;
+
+pub use engine::{
+    CommitStats, Engine, EngineOptions, EngineWriter, Explain, Query, RankedCase, SearchMode,
+};
+pub use error::{EngineError, Result};
+pub use fusion::{fuse, FusedHit, Fusion, ListPosition};
+pub use key::doc_key;
