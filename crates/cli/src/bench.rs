@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use leian_engine::{Engine, EngineOptions};
+use leian_engine::{Engine, EngineOptions, Query, SearchMode};
 use leian_index::{Filters, SearchRequest};
 use leian_ingest::Format;
 use std::path::PathBuf;
@@ -22,6 +22,12 @@ pub(crate) struct BenchArgs {
     /// Write the Markdown table here as well as to stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// An index holding the LeCaRD candidates ingested WITH the model (e.g. `index/lecard`):
+    /// adds embedding throughput and per-mode query latency.
+    #[arg(long)]
+    hybrid_index: Option<PathBuf>,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
 }
 
 /// Median of a sample (0 for an empty one).
@@ -126,6 +132,15 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         median(&per_query),
         percentile(&per_query, 0.99)
     ));
+    if let Some(dir) = &args.hybrid_index {
+        rows.extend(dense_rows(&args, dir, &queries)?);
+    }
+    if let Some(kib) = peak_memory_kib() {
+        rows.push(format!(
+            "| peak resident memory of this bench process | | {:.0} MiB |",
+            kib as f64 / 1024.0
+        ));
+    }
     let table = format!(
         "| what | size | result |\n|---|---|---|\n{}\n",
         rows.join("\n")
@@ -135,6 +150,126 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
         std::fs::write(out, &table).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// Embedding throughput and per-mode latency against an index built with the model.
+fn dense_rows(args: &BenchArgs, dir: &std::path::Path, queries: &[String]) -> Result<Vec<String>> {
+    let mut rows = Vec::new();
+    let engine = crate::search::open_existing(dir, &args.model)?;
+    if !engine.has_dense() {
+        bail!(
+            "{} has no usable vectors/model: {}",
+            dir.display(),
+            engine.dense_off_reason().unwrap_or("?")
+        );
+    }
+    let embedder = leian_embed::Embedder::load(
+        &args
+            .model
+            .model
+            .clone()
+            .unwrap_or_else(crate::model::default_model_dir),
+    )?;
+    // short sentences (the first 20 characters of each query), one at a time
+    let short: Vec<String> = queries
+        .iter()
+        .map(|q| q.chars().take(20).collect())
+        .collect();
+    let mut per = Vec::new();
+    for s in short.iter().take(32) {
+        let t = Instant::now();
+        embedder.embed_queries(&[s.as_str()])?;
+        per.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    rows.push(format!(
+        "| embed one short sentence (20 chars), one at a time | 32 sentences | median {:.1} ms |",
+        median(&per)
+    ));
+    let refs: Vec<&str> = short.iter().take(32).map(String::as_str).collect();
+    let t = Instant::now();
+    embedder.embed_passages(&refs)?;
+    rows.push(format!(
+        "| embed short sentences in batches of 16 | 32 sentences | {:.1} sentences/s |",
+        32.0 / t.elapsed().as_secs_f64()
+    ));
+    // long chunks: two queries joined and cut at 480 characters (~ the 512-token limit)
+    let long: Vec<String> = queries
+        .chunks(2)
+        .take(8)
+        .map(|p| p.concat().chars().take(480).collect())
+        .collect();
+    let mut per = Vec::new();
+    for c in long.iter().take(4) {
+        let t = Instant::now();
+        embedder.embed_passages(&[c.as_str()])?;
+        per.push(t.elapsed().as_secs_f64());
+    }
+    rows.push(format!(
+        "| embed one 480-char chunk (up to 512 tokens), one at a time | 4 chunks | median {:.2} s |",
+        median(&per)
+    ));
+    let refs: Vec<&str> = long.iter().map(String::as_str).collect();
+    let t = Instant::now();
+    embedder.embed_passages(&refs)?;
+    rows.push(format!(
+        "| embed 480-char chunks in one batch | {} chunks | {:.2} chunks/s |",
+        refs.len(),
+        refs.len() as f64 / t.elapsed().as_secs_f64()
+    ));
+    drop(embedder);
+    for mode in [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid] {
+        let mut per_query = Vec::new();
+        for q in queries {
+            let query = Query {
+                mode,
+                ..Query::new(q.clone(), 10)
+            };
+            engine.search(&query)?;
+            let t = Instant::now();
+            engine.search(&query)?;
+            per_query.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        rows.push(format!(
+            "| {} search incl. query embedding, {} dev queries, top 10 + snippets | {} cases | median {:.1} ms, p99 {:.1} ms |",
+            mode.as_str(),
+            queries.len(),
+            engine.index().num_cases(),
+            median(&per_query),
+            percentile(&per_query, 0.99)
+        ));
+    }
+    rows.push(format!(
+        "| on-disk size of {} (tantivy + vectors + embedding cache) | {} cases | {:.1} MiB |",
+        dir.display(),
+        engine.index().num_cases(),
+        dir_size(dir) as f64 / (1024.0 * 1024.0)
+    ));
+    Ok(rows)
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+/// Peak resident set size (VmHWM) of this process, Linux only.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use std::ops::Bound;
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CaseId, CourtLevel, StatuteRef};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query,
+    RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Order, Searcher, Term};
@@ -154,6 +154,9 @@ pub struct Hit {
     pub matched_field: Option<String>,
 }
 
+/// Weight of a token's matches in its other fields, beside its best field's.
+pub const FIELD_TIE_BREAKER: f32 = 0.2;
+
 /// Function words never worth a query term, whatever their idf in a small index.
 const STOP_TOKENS: &[&str] = &[
     "的", "了", "在", "是", "和", "与", "及", "或", "等", "将", "被", "把", "对", "于", "其", "之",
@@ -241,8 +244,13 @@ impl CaseIndex {
             (f.gist, b.gist),
             (f.full, b.full),
         ];
+        // One clause per token: the best-scoring field counts fully, the others only by
+        // FIELD_TIE_BREAKER. A plain sum over fields would count the same words again and
+        // again, because fields overlap (the full text contains the facts, a guiding case's
+        // gist restates them), so documents with more copies of a text would win.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for term in terms {
+            let mut per_field: Vec<Box<dyn Query>> = Vec::new();
             for (field, boost) in fields {
                 if boost <= 0.0 {
                     continue;
@@ -251,11 +259,18 @@ impl CaseIndex {
                     Term::from_field_text(field, &term.text),
                     IndexRecordOption::WithFreqs,
                 );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(q), boost * term.tf_boost)),
-                ));
+                per_field.push(Box::new(BoostQuery::new(
+                    Box::new(q),
+                    boost * term.tf_boost,
+                )));
             }
+            clauses.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                    per_field,
+                    FIELD_TIE_BREAKER,
+                )),
+            ));
         }
         Box::new(BooleanQuery::new(clauses))
     }

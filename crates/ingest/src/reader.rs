@@ -113,9 +113,10 @@ pub fn lecard_case_id(raw: &str) -> CaseId {
     CaseId(format!("lecard:{}", raw.trim()))
 }
 
-/// Reads a file, or a directory recursively (in path order): `*.jsonl`/`*.json` with
-/// `format` (detected per file for `Auto`), `*.txt` as text judgments; other files are
-/// skipped. `Err` only when `path` itself (or a file in it) cannot be read.
+/// Reads a file, or a directory recursively (in path order): `*.jsonl` with `format`
+/// (detected per file for `Auto`), `*.txt` as text judgments; other files — including
+/// `*.json`, which in data dirs is usually metadata, not one record a line — are skipped
+/// (name such a file explicitly to read it). `Err` only when `path` itself (or a file in it) cannot be read.
 pub fn read_path(path: &Path, format: Format) -> Result<Records> {
     let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
         path: path.to_path_buf(),
@@ -134,7 +135,7 @@ pub fn read_path(path: &Path, format: Format) -> Result<Records> {
                 .to_ascii_lowercase();
             match ext.as_str() {
                 "txt" => out.extend(read_file(&f, Format::Text)?),
-                "jsonl" | "json" if format != Format::Text => out.extend(read_file(&f, format)?),
+                "jsonl" if format != Format::Text => out.extend(read_file(&f, format)?),
                 _ => {}
             }
         }
@@ -793,6 +794,28 @@ mod tests {
 
     fn errors(records: &Records) -> Vec<&RecordError> {
         records.iter().filter_map(|r| r.as_ref().err()).collect()
+    }
+
+    #[test]
+    fn directories_read_jsonl_and_txt_but_not_json_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("runs");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(
+            dir.path().join("cases.jsonl"),
+            r#"{"id":"x:1","title":"甲某盗窃案","sections":{"facts":"甲某窃取财物。"}}"#,
+        )
+        .unwrap();
+        std::fs::write(sub.join("metrics.json"), "{\n \"a\": 1\n}\n").unwrap();
+        std::fs::write(dir.path().join("README.md"), "# notes").unwrap();
+        std::fs::write(
+            dir.path().join("j.txt"),
+            "某某县人民法院\n刑事判决书\n经审理查明，被告人乙某窃取手机一部。",
+        )
+        .unwrap();
+        let records = read_path(dir.path(), Format::Auto).unwrap();
+        assert!(errors(&records).is_empty(), "{:?}", errors(&records));
+        assert_eq!(records.len(), 2);
     }
 
     #[test]
