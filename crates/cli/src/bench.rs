@@ -80,6 +80,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
                 index_dir: dir.path().to_path_buf(),
                 model_dir: None,
                 cache_dir: None,
+                max_chunks: None,
             })?;
             let s = crate::ingest::ingest_paths(&engine, std::slice::from_ref(path), format, true)?;
             count = s.cases;

@@ -77,6 +77,9 @@ pub(crate) struct ModelArgs {
     /// Embedding cache dir (default: `embed-cache` inside the index dir).
     #[arg(long)]
     pub(crate) embed_cache: Option<PathBuf>,
+    /// Chunks of a case's facts embedded at ingest (default 4; see leian-embed's chunking).
+    #[arg(long)]
+    pub(crate) max_chunks: Option<usize>,
 }
 
 impl ModelArgs {
@@ -90,6 +93,7 @@ impl ModelArgs {
             index_dir: index.to_path_buf(),
             model_dir,
             cache_dir: self.embed_cache.clone(),
+            max_chunks: self.max_chunks,
         })
         .with_context(|| format!("opening index {}", index.display()))?;
         if let Some(reason) = engine.dense_off_reason() {

@@ -17,8 +17,8 @@ const VECTORS_DIR: &str = "vectors";
 /// The embedding cache lives at the index root: it outlives generations.
 const CACHE_DIR: &str = "embed-cache";
 
-/// How to open an [`Engine`].
-#[derive(Debug, Clone)]
+/// How to open an [`Engine`]; `EngineOptions { index_dir, ..Default::default() }` is BM25-only.
+#[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     pub index_dir: PathBuf,
     /// HF-layout model dir (config.json, model.safetensors, tokenizer.json); `None` or a
@@ -26,6 +26,8 @@ pub struct EngineOptions {
     pub model_dir: Option<PathBuf>,
     /// Where embeddings are cached; default `<index_dir>/embed-cache`.
     pub cache_dir: Option<PathBuf>,
+    /// Chunks embedded per case (facts first); default `leian_embed::DEFAULT_MAX_CHUNKS`.
+    pub max_chunks: Option<usize>,
 }
 
 /// Which lists a search uses.
@@ -147,7 +149,7 @@ impl Engine {
         let index = CaseIndex::open_or_create(&options.index_dir)?;
         let (dense, reason) = match &options.model_dir {
             Some(dir) if dir.join("config.json").exists() => {
-                match Self::open_dense(&index, dir, options.cache_dir.as_deref())? {
+                match Self::open_dense(&index, dir, options)? {
                     Ok(d) => (Some(Arc::new(d)), None),
                     Err(reason) => (None, Some(reason)),
                 }
@@ -187,8 +189,9 @@ impl Engine {
     fn open_dense(
         index: &CaseIndex,
         model_dir: &Path,
-        cache_dir: Option<&Path>,
+        options: &EngineOptions,
     ) -> Result<std::result::Result<Dense, String>> {
+        let cache_dir = options.cache_dir.as_deref();
         let embedder = Embedder::load(model_dir)?;
         let vec_dir = index.generation_dir().join(VECTORS_DIR);
         let vectors = if vec_dir.join("meta.json").exists() {
@@ -214,7 +217,13 @@ impl Engine {
             embedder,
             vectors: RwLock::new(vectors),
             cache: Mutex::new(cache),
-            chunking: ChunkOptions::default(),
+            chunking: ChunkOptions {
+                max_chunks: options
+                    .max_chunks
+                    .unwrap_or(ChunkOptions::default().max_chunks)
+                    .max(1),
+                ..ChunkOptions::default()
+            },
         }))
     }
 
