@@ -69,7 +69,15 @@ fn eval_scm_on_handmade_triplets() {
         .join("\n"),
     )
     .unwrap();
-    let out = leian_ok(&["eval", "scm", "--triplets", path_str(&file)]);
+    let index = dir.path().join("idx");
+    let out = leian_ok(&[
+        "eval",
+        "scm",
+        "--triplets",
+        path_str(&file),
+        "--index",
+        path_str(&index),
+    ]);
     let m: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(m["accuracy"].as_f64(), Some(1.0), "{m}");
     assert_eq!(m["triplets"].as_u64(), Some(2));
@@ -111,11 +119,14 @@ fn eval_on_shared_lecard_and_scm() {
     // shuffling the labels 200 times); a working ranker must beat it clearly
     assert!(paper["ndcg@10"].as_f64().unwrap() > 0.72, "{paper}");
     assert!(corpus["ndcg@30"].as_f64().unwrap() > 0.20, "{corpus}");
+    let scm_index = dir.path().join("scm");
     let scm = leian_ok(&[
         "eval",
         "scm",
         "--triplets",
         path_str(&data.join("scm/triplets.dev.jsonl")),
+        "--index",
+        path_str(&scm_index),
     ]);
     let scm: Value = serde_json::from_str(scm.trim()).unwrap();
     assert!(scm["accuracy"].as_f64().unwrap() > 0.5, "{scm}");

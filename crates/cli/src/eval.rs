@@ -183,13 +183,12 @@ fn run_scm(args: ScmArgs) -> Result<()> {
     let triplets = read_scm_triplets(&args.triplets)
         .with_context(|| format!("reading {}", args.triplets.display()))?;
     let engine = args.model.open_engine(&args.index)?;
+    // (re-)ingest when a text is missing, or lacks vectors while a model is loaded
     let missing = triplets.iter().any(|t| {
         ["A", "B", "C"].iter().any(|p| {
-            engine
-                .index()
-                .get(&CaseId::new(format!("scm:{}:{p}", t.id)))
-                .map(|c| c.is_none())
-                .unwrap_or(true)
+            let id = CaseId::new(format!("scm:{}:{p}", t.id));
+            let absent = engine.index().get(&id).map(|c| c.is_none()).unwrap_or(true);
+            absent || (engine.has_dense() && !engine.has_vectors(&id))
         })
     });
     if missing {

@@ -231,6 +231,14 @@ impl Engine {
         &self.index
     }
 
+    /// Whether the case has vectors (false without a model).
+    pub fn has_vectors(&self, id: &CaseId) -> bool {
+        self.keys
+            .read()
+            .map(|k| k.get(&doc_key(id)) == Some(id))
+            .unwrap_or(false)
+    }
+
     /// Whether dense and hybrid search are available.
     pub fn has_dense(&self) -> bool {
         self.dense.is_some()
