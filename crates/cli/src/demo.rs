@@ -41,8 +41,12 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         ..Default::default()
     };
     let engine = model.open_engine(&args.index)?;
-    let summary =
-        crate::ingest::ingest_paths(&engine, &[args.sample.clone()], Format::Auto, false)?;
+    let summary = crate::ingest::ingest_paths(
+        &engine,
+        std::slice::from_ref(&args.sample),
+        Format::Auto,
+        false,
+    )?;
     println!(
         "demo index {}: {} cases ({} ingested now, {} skipped)\n",
         args.index.display(),

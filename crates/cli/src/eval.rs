@@ -192,7 +192,12 @@ fn run_scm(args: ScmArgs) -> Result<()> {
         })
     });
     if missing {
-        crate::ingest::ingest_paths(&engine, &[args.triplets.clone()], Format::Scm, true)?;
+        crate::ingest::ingest_paths(
+            &engine,
+            std::slice::from_ref(&args.triplets),
+            Format::Scm,
+            true,
+        )?;
     }
     let scm_ids: Vec<CaseId> = engine
         .index()
