@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use leian_engine::{Engine, SearchMode};
+use leian_engine::{Engine, Fusion, Query, SearchMode};
 use leian_eval::{evaluate, Protocol, Qrels, Run};
 use leian_index::Filters;
 use leian_ingest::{lecard_case_id, read_scm_triplets, CaseId, Format};
@@ -39,6 +39,10 @@ pub(crate) struct LecardArgs {
     rank: crate::search::RankArgs,
     #[command(flatten)]
     model: crate::model::ModelArgs,
+    /// Evaluate every mode and a grid of fusion settings (each query embedded once), one
+    /// JSON line per setting, for both protocols.
+    #[arg(long)]
+    sweep: bool,
 }
 
 #[derive(Args)]
@@ -54,6 +58,37 @@ pub(crate) struct ScmArgs {
     rank: crate::search::RankArgs,
     #[command(flatten)]
     model: crate::model::ModelArgs,
+    /// Evaluate every mode and a grid of fusion settings (each text embedded once).
+    #[arg(long)]
+    sweep: bool,
+}
+
+/// The settings a `--sweep` tries: each mode, then RRF and weighted fusion grids.
+fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
+    let mut out = vec![(SearchMode::Bm25, Query::DEFAULT_FUSION)];
+    if has_dense {
+        out.push((SearchMode::Dense, Query::DEFAULT_FUSION));
+        for k in [5.0, 20.0, 60.0, 100.0] {
+            out.push((SearchMode::Hybrid, Fusion::Rrf { k }));
+        }
+        for alpha in [0.1, 0.2, 0.3, 0.5, 0.7] {
+            out.push((SearchMode::Hybrid, Fusion::Weighted { alpha }));
+        }
+    }
+    out
+}
+
+/// Query vectors for texts, computed once (none without a model).
+fn query_vectors(engine: &Engine, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
+    texts
+        .iter()
+        .map(|t| {
+            Ok(engine.query_vector(&Query {
+                mode: SearchMode::Hybrid,
+                ..Query::new(*t, 1)
+            })?)
+        })
+        .collect()
 }
 
 pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
@@ -92,16 +127,45 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
     let qrels = Qrels::read(&args.qrels)?;
     let queries = read_queries(&args.queries)?;
-    let run = rank_lecard(&engine, &args.rank, &queries, &qrels, args.protocol)?;
+    let texts: Vec<&str> = queries.iter().map(|(_, f)| f.as_str()).collect();
+    let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
+        vec![None; queries.len()]
+    } else {
+        query_vectors(&engine, &texts)?
+    };
+    if args.sweep {
+        for protocol in [Protocol::Paper, Protocol::Corpus] {
+            for (mode, fusion) in sweep_settings(engine.has_dense()) {
+                let template = Query {
+                    mode,
+                    fusion,
+                    ..Query::new("", 1)
+                };
+                let run = rank_lecard(&engine, &template, &queries, &vectors, &qrels, protocol)?;
+                let mut out = serde_json::to_value(evaluate(&qrels, &run, protocol))?;
+                out["protocol"] = serde_json::json!(protocol_name(protocol));
+                out["mode"] = serde_json::json!(mode.as_str());
+                out["fusion"] = serde_json::to_value(fusion)?;
+                println!("{}", serde_json::to_string(&out)?);
+            }
+        }
+        return Ok(());
+    }
+    let template = args.rank.query(String::new(), 1, Filters::default())?;
+    let run = rank_lecard(
+        &engine,
+        &template,
+        &queries,
+        &vectors,
+        &qrels,
+        args.protocol,
+    )?;
     let metrics = evaluate(&qrels, &run, args.protocol);
     if let Some(path) = &args.run_out {
         write_trec_run(path, &run)?;
     }
     let mut out = serde_json::to_value(metrics)?;
-    out["protocol"] = serde_json::json!(match args.protocol {
-        Protocol::Paper => "paper",
-        Protocol::Corpus => "corpus",
-    });
+    out["protocol"] = serde_json::json!(protocol_name(args.protocol));
     out["mode"] = serde_json::json!(effective_mode(&engine, args.rank.mode));
     out["fusion"] = serde_json::to_value(args.rank.fusion()?)?;
     println!("{}", serde_json::to_string(&out)?);
@@ -110,10 +174,19 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
 
 /// Ranks each labelled query's candidates: under the paper protocol only its labelled
 /// ones, under the corpus protocol every `lecard:` case in the index (top 100).
+fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Paper => "paper",
+        Protocol::Corpus => "corpus",
+    }
+}
+
+/// `template` gives mode and fusion; `vectors[i]` is query i's embedding.
 pub(crate) fn rank_lecard(
     engine: &Engine,
-    rank: &crate::search::RankArgs,
+    template: &Query,
     queries: &[(String, String)],
+    vectors: &[Option<Vec<f32>>],
     qrels: &Qrels,
     protocol: Protocol,
 ) -> Result<Run> {
@@ -127,7 +200,7 @@ pub(crate) fn rank_lecard(
         bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
     }
     let mut run: Run = HashMap::new();
-    for (qid, fact) in queries {
+    for ((qid, fact), qvec) in queries.iter().zip(vectors) {
         let Some(labels) = qrels.by_query.get(qid) else {
             continue;
         };
@@ -138,17 +211,18 @@ pub(crate) fn rank_lecard(
             ),
             Protocol::Corpus => (corpus_ids.clone(), 100),
         };
-        let mut query = rank.query(
-            fact.clone(),
+        let query = Query {
+            text: fact.clone(),
             top_k,
-            Filters {
+            filters: Filters {
                 ids: Some(ids),
                 ..Filters::default()
             },
-        )?;
-        query.snippets = false;
-        query.depth = top_k;
-        let ranked = engine.rank(&query)?;
+            snippets: false,
+            depth: top_k,
+            ..template.clone()
+        };
+        let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
         run.insert(
             qid.clone(),
             ranked
@@ -205,54 +279,64 @@ fn run_scm(args: ScmArgs) -> Result<()> {
         .into_iter()
         .filter(|id| id.as_str().starts_with("scm:"))
         .collect();
-    let mut choices = Vec::new();
-    let mut answers = Vec::new();
-    for t in &triplets {
-        let b = CaseId::new(format!("scm:{}:B", t.id));
-        let c = CaseId::new(format!("scm:{}:C", t.id));
-        // Rank the whole SCM collection, not just {B, C}: fusion needs full lists (with
-        // two candidates RRF ties whenever the lists disagree, and min-max makes every
-        // score 0 or 1).
-        let mut query = args.rank.query(
-            t.a.clone(),
-            scm_ids.len(),
-            Filters {
-                ids: Some(scm_ids.clone()),
-                ..Filters::default()
-            },
-        )?;
-        query.snippets = false;
-        let a = CaseId::new(format!("scm:{}:A", t.id));
-        let ranked: Vec<(CaseId, f32)> = engine
-            .rank(&query)?
-            .into_iter()
-            .filter(|(id, _, _)| id != &a)
-            .map(|(id, s, _)| (id, s))
-            .collect();
-        let position = |id: &CaseId| {
-            ranked
-                .iter()
-                .position(|(r, _)| r == id)
-                .unwrap_or(usize::MAX)
-        };
-        // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
-        choices.push(if position(&c) < position(&b) {
-            "C"
-        } else {
-            "B"
-        });
-        answers.push(t.answer.as_str());
+    let texts: Vec<&str> = triplets.iter().map(|t| t.a.as_str()).collect();
+    let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
+        vec![None; triplets.len()]
+    } else {
+        query_vectors(&engine, &texts)?
+    };
+    let settings = if args.sweep {
+        sweep_settings(engine.has_dense())
+    } else {
+        vec![(args.rank.mode, args.rank.fusion()?)]
+    };
+    for (mode, fusion) in settings {
+        let mut choices = Vec::new();
+        let mut answers = Vec::new();
+        for (t, qvec) in triplets.iter().zip(&vectors) {
+            let b = CaseId::new(format!("scm:{}:B", t.id));
+            let c = CaseId::new(format!("scm:{}:C", t.id));
+            let a = CaseId::new(format!("scm:{}:A", t.id));
+            // Rank the whole SCM collection, not just {B, C}: fusion needs full lists (with
+            // two candidates RRF ties whenever the lists disagree, and min-max makes every
+            // score 0 or 1).
+            let query = Query {
+                mode,
+                fusion,
+                filters: Filters {
+                    ids: Some(scm_ids.clone()),
+                    ..Filters::default()
+                },
+                snippets: false,
+                depth: scm_ids.len(),
+                ..Query::new(t.a.clone(), scm_ids.len())
+            };
+            let ranked: Vec<CaseId> = engine
+                .rank_with_vector(&query, qvec.as_deref())?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .filter(|id| id != &a)
+                .collect();
+            let position = |id: &CaseId| ranked.iter().position(|r| r == id).unwrap_or(usize::MAX);
+            // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
+            choices.push(if position(&c) < position(&b) {
+                "C"
+            } else {
+                "B"
+            });
+            answers.push(t.answer.as_str());
+        }
+        let accuracy = leian_eval::accuracy(&choices, &answers);
+        println!(
+            "{}",
+            serde_json::json!({
+                "accuracy": accuracy,
+                "triplets": triplets.len(),
+                "mode": if engine.has_dense() { mode.as_str() } else { SearchMode::Bm25.as_str() },
+                "fusion": fusion,
+            })
+        );
     }
-    let accuracy = leian_eval::accuracy(&choices, &answers);
-    println!(
-        "{}",
-        serde_json::json!({
-            "accuracy": accuracy,
-            "triplets": triplets.len(),
-            "mode": effective_mode(&engine, args.rank.mode),
-            "fusion": args.rank.fusion()?,
-        })
-    );
     Ok(())
 }
 

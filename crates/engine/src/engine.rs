@@ -325,10 +325,22 @@ impl Engine {
     /// snippets: what evaluations need. The query's `offset`/`top_k` only widen the depth.
     pub fn rank(&self, query: &Query) -> Result<Vec<(CaseId, f32, Explain)>> {
         let qvec = self.query_vector(query)?;
-        Ok(self.fused_ranking(query, qvec.as_deref(), None)?.0)
+        self.rank_with_vector(query, qvec.as_deref())
     }
 
-    fn query_vector(&self, query: &Query) -> Result<Option<Vec<f32>>> {
+    /// [`Engine::rank`] with a query vector computed earlier (evaluations that try many
+    /// settings embed each query once).
+    pub fn rank_with_vector(
+        &self,
+        query: &Query,
+        qvec: Option<&[f32]>,
+    ) -> Result<Vec<(CaseId, f32, Explain)>> {
+        Ok(self.fused_ranking(query, qvec, None)?.0)
+    }
+
+    /// The query's embedding (`query: ` prefix), or `None` in BM25 mode, for a blank
+    /// query, or without a model (an error if the mode is dense).
+    pub fn query_vector(&self, query: &Query) -> Result<Option<Vec<f32>>> {
         Ok(match (query.mode, &self.dense) {
             (SearchMode::Bm25, _) => None,
             (_, Some(d)) if !query.text.trim().is_empty() => {
