@@ -108,9 +108,15 @@ impl std::error::Error for RecordError {}
 /// Everything read from a path, record by record.
 pub type Records = Vec<std::result::Result<Item, RecordError>>;
 
-/// The case id of a LeCaRD query or candidate id as written in the data and qrels.
+/// The case id of a LeCaRD candidate id as written in the data and qrels.
 pub fn lecard_case_id(raw: &str) -> CaseId {
     CaseId(format!("lecard:{}", raw.trim()))
+}
+
+/// The case id of a LeCaRD query (read from a file whose name says `queries`): its own id
+/// space, because a few query ids equal candidate ids.
+pub fn lecard_query_id(raw: &str) -> CaseId {
+    CaseId(format!("lecard-query:{}", raw.trim()))
 }
 
 /// Reads a file, or a directory recursively (in path order): `*.jsonl` with `format`
@@ -214,12 +220,29 @@ fn read_file(path: &Path, format: Format) -> Result<Records> {
             })
             .collect()
     };
+    // LeCaRD query files share the candidates' format and, for a few ids, their ids: give
+    // queries their own id space so ingesting a whole data dir never replaces a candidate.
+    let lecard_queries = format == Format::Lecard
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.to_ascii_lowercase().contains("quer"));
     let mut out = Vec::new();
     for (line, parsed) in records {
-        let items = parsed.and_then(|v| match v {
+        let mut items = parsed.and_then(|v| match v {
             Value::Object(obj) => parse_record(format, &obj),
             _ => Err("expected a JSON object".to_string()),
         });
+        if lecard_queries {
+            if let Ok(items) = &mut items {
+                for item in items.iter_mut() {
+                    if let Item::Case(case) = item {
+                        case.id = lecard_query_id(case.id.as_str().trim_start_matches("lecard:"));
+                        case.source = "lecard-query".into();
+                    }
+                }
+            }
+        }
         match items {
             Ok(items) => out.extend(items.into_iter().map(Ok)),
             Err(message) => out.push(Err(rec_err(line, message))),
@@ -794,6 +817,23 @@ mod tests {
 
     fn errors(records: &Records) -> Vec<&RecordError> {
         records.iter().filter_map(|r| r.as_ref().err()).collect()
+    }
+
+    #[test]
+    fn lecard_queries_never_replace_candidates_with_the_same_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = r#"{"id":"7","charges":["盗窃"],"fact":"某甲窃取财物。"}"#;
+        std::fs::write(dir.path().join("candidates.jsonl"), rec).unwrap();
+        std::fs::write(dir.path().join("queries.dev.jsonl"), rec).unwrap();
+        let records = read_path(dir.path(), Format::Auto).unwrap();
+        let ids: Vec<String> = records
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Item::Case(c)) => Some(c.id.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["lecard:7", "lecard-query:7"]);
     }
 
     #[test]
