@@ -1,0 +1,720 @@
+// leian web page: search, case detail, similar cases, statute lookup and the 类案检索报告.
+// Plain JS, no dependencies. Everything from the server is inserted as text, except the
+// `snippet` field, which the API HTML-escapes and marks up with <mark> only.
+"use strict";
+
+(function () {
+  const $ = (sel) => document.querySelector(sel);
+  const $$ = (sel) => Array.from(document.querySelectorAll(sel));
+
+  const TIER_ORDER = ["guiding", "typical", "higher_court", "same_court", "other"];
+  const TIER_LABEL = {
+    guiding: "指导性案例",
+    typical: "典型案例",
+    higher_court: "高级法院案例",
+    same_court: "本院及上级法院案例",
+    other: "其他案例",
+  };
+  const LEVEL_LABEL = { supreme: "最高人民法院", high: "高级人民法院", intermediate: "中级人民法院", basic: "基层人民法院" };
+  const CATEGORY_LABEL = { criminal: "刑事", civil: "民事", administrative: "行政", enforcement: "执行", other: "其他" };
+  const PENALTY_LABEL = {
+    death: "死刑",
+    life: "无期徒刑",
+    fixed_term: "有期徒刑",
+    detention: "拘役",
+    surveillance: "管制",
+    fine_only: "单处罚金",
+    exempt: "免予刑事处罚",
+  };
+  const MODE_LABEL = { hybrid: "混合检索", bm25: "关键词检索", dense: "语义检索" };
+  const PAGE = 20;
+
+  const state = {
+    lastBody: null, // the last POST /v1/search body, reused by paging and the report
+    hits: [],
+    groups: [],
+    total: 0,
+    drawerStack: [], // views shown in the drawer, for the back button
+    reportUrls: [],
+  };
+
+  // ---------- API key ----------
+
+  const demoMeta = document.querySelector('meta[name="leian-demo-key"]');
+  const demoKey = demoMeta ? (demoMeta.getAttribute("content") || "").trim() : "";
+  const keyInput = $("#api-key");
+  if (demoKey) {
+    keyInput.value = demoKey;
+    $("#demo-tag").hidden = false;
+    $("#keybox").classList.add("demo");
+  } else {
+    try {
+      keyInput.value = localStorage.getItem("leian-api-key") || "";
+    } catch (_) {
+      /* storage may be disabled */
+    }
+  }
+  keyInput.addEventListener("change", () => {
+    try {
+      localStorage.setItem("leian-api-key", keyInput.value.trim());
+    } catch (_) {
+      /* ignore */
+    }
+  });
+  const apiKey = () => keyInput.value.trim() || demoKey;
+
+  class ApiError extends Error {
+    constructor(message, status, code) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function request(method, path, body, accept) {
+    const headers = { Accept: accept || "application/json" };
+    const key = apiKey();
+    if (key) headers.Authorization = "Bearer " + key;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError("无法连接服务器：" + e.message, 0, "network");
+    }
+    if (!res.ok) {
+      let message = "请求失败（HTTP " + res.status + "）";
+      let code = "http_" + res.status;
+      try {
+        const j = await res.json();
+        if (j && j.error) {
+          message = j.error.message || message;
+          code = j.error.code || code;
+        }
+      } catch (_) {
+        /* not JSON */
+      }
+      if (res.status === 401) {
+        message = "密钥无效或缺失：" + message;
+        keyInput.classList.add("invalid");
+        keyInput.focus();
+      }
+      throw new ApiError(message, res.status, code);
+    }
+    return res;
+  }
+  const api = async (method, path, body) => (await request(method, path, body)).json();
+
+  // ---------- small DOM helpers ----------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === "class") node.className = v;
+        else if (k === "text") node.textContent = v;
+        else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+        else node.setAttribute(k, v === true ? "" : v);
+      }
+    }
+    for (const c of children.flat(Infinity)) {
+      if (c === undefined || c === null || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  const caseNumber = (cn) => (cn && typeof cn === "object" ? cn.raw || "" : cn || "");
+  // Statutes come as {law, article} (cases) or as "刑法第264条" (hits); both become objects.
+  const statuteRef = (s) => (typeof s === "string" ? parseStatutes(s)[0] || { law: s, article: 0 } : s);
+  const statuteText = (s) => (typeof s === "string" ? s : (s.law || "") + "第" + s.article + "条");
+  function statuteLink(s, title) {
+    const ref = statuteRef(s);
+    return el("button", {
+      type: "button",
+      class: "tag link",
+      text: statuteText(s),
+      title: title || "查看法条及引用该条的案例",
+      onclick: () => openStatute(ref.law, ref.article),
+    });
+  }
+
+  function tierBadges(tier, label, mustFollow) {
+    const out = [el("span", { class: "badge tier-" + tier, text: label || TIER_LABEL[tier] || tier })];
+    out.push(
+      mustFollow
+        ? el("span", { class: "badge must", text: "应当参照", title: "指导性案例：类似案件应当参照作出裁判" })
+        : el("span", { class: "badge ref", text: "参考" })
+    );
+    return out;
+  }
+
+  function months(m) {
+    if (!m) return "";
+    const y = Math.floor(m / 12);
+    const r = m % 12;
+    return (y ? y + "年" : "") + (r ? r + "个月" : "");
+  }
+
+  function sentenceText(s) {
+    if (!s || typeof s !== "object") return "";
+    const parts = [];
+    if (s.penalty) parts.push((PENALTY_LABEL[s.penalty] || s.penalty) + (s.term_months ? months(s.term_months) : ""));
+    if (s.probation_months) parts.push("缓刑" + months(s.probation_months));
+    if (s.fine_yuan) parts.push("罚金人民币" + Number(s.fine_yuan).toLocaleString("zh-CN") + "元");
+    return parts.join("，");
+  }
+
+  // ---------- parsing the form ----------
+
+  const splitList = (s) =>
+    s
+      .split(/[,，、;；\s]+/)
+      .map((x) => x.trim())
+      .filter(Boolean);
+
+  const DIGIT = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+  const UNIT = { 十: 10, 百: 100, 千: 1000 };
+  function chineseNumber(s) {
+    if (/^\d+$/.test(s)) return parseInt(s, 10);
+    let total = 0;
+    let digit = 0;
+    let seen = false;
+    for (const ch of s) {
+      if (ch in DIGIT) {
+        digit = DIGIT[ch];
+        seen = true;
+      } else if (ch in UNIT) {
+        total += (seen || digit ? digit : 1) * UNIT[ch];
+        digit = 0;
+        seen = false;
+      } else return NaN;
+    }
+    return total + digit;
+  }
+
+  // "刑法第264条, 《中华人民共和国民法典》第六百八十条" → [{law, article}, ...]
+  function parseStatutes(s) {
+    const out = [];
+    const toAscii = (t) => t.replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0));
+    const re = /《?([^《》\s,，、;；第\d０-９]+?)》?\s*第?\s*([\d０-９]+|[零〇一二两三四五六七八九十百千]+)\s*条?(?:之[一二三四五六七八九十]+)?/g;
+    let m;
+    const text = toAscii(s);
+    while ((m = re.exec(text)) !== null) {
+      const law = m[1].replace(/^中华人民共和国/, "").trim();
+      const article = chineseNumber(m[2]);
+      if (law && Number.isFinite(article) && article > 0) out.push({ law, article });
+    }
+    return out;
+  }
+
+  const checked = (name) => $$('input[name="' + name + '"]:checked').map((i) => i.value);
+  const yearOf = (id) => {
+    const v = $(id).value.trim();
+    const n = parseInt(v, 10);
+    return v && Number.isFinite(n) ? n : null;
+  };
+
+  function buildBody() {
+    const q = $("#q").value.trim();
+    const draft = $("#draft").value.trim();
+    const level = $("#court-level").value;
+    const filters = {
+      tiers: checked("tier"),
+      categories: checked("category"),
+      charges: [],
+      court_levels: level ? [level] : [],
+      regions: splitList($("#region").value),
+      year_from: yearOf("#year-from"),
+      year_to: yearOf("#year-to"),
+    };
+    return {
+      query: [q, draft].filter(Boolean).join("\n"),
+      top_k: PAGE,
+      offset: 0,
+      charges: splitList($("#charges").value),
+      statutes: parseStatutes($("#statutes").value),
+      filters,
+      mode: $("#mode").value,
+      authority_order: true,
+      recent_first: $("#recent-first").checked,
+      explain: $("#explain").checked,
+    };
+  }
+
+  function countFilters() {
+    const f = buildBody().filters;
+    const n =
+      f.tiers.length + f.categories.length + f.court_levels.length + f.regions.length + (f.year_from ? 1 : 0) + (f.year_to ? 1 : 0);
+    const badge = $("#filter-count");
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+  }
+
+  // ---------- results ----------
+
+  const resultsBox = $("#results");
+  const statusBox = $("#status");
+  const errorBox = $("#error");
+
+  function showError(e) {
+    errorBox.textContent = e && e.message ? e.message : String(e);
+    errorBox.hidden = false;
+  }
+  function clearError() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+  }
+
+  function loading(box, text) {
+    box.setAttribute("aria-busy", "true");
+    box.replaceChildren(el("div", { class: "loading" }, el("span", { class: "spinner", "aria-hidden": "true" }), text));
+  }
+
+  function explainBlock(x) {
+    if (!x) return null;
+    const part = (name, r) =>
+      el("span", { class: "xp" }, name + "：", r ? "第" + r.rank + "名 · " + Number(r.score).toFixed(4) : "未命中");
+    return el(
+      "div",
+      { class: "explain" },
+      el("span", { class: "xp" }, "方式：" + (MODE_LABEL[x.mode] || x.mode || "")),
+      part("关键词", x.bm25),
+      part("语义", x.dense),
+      x.fused !== undefined && x.fused !== null ? el("span", { class: "xp" }, "融合分：" + Number(x.fused).toFixed(4)) : null
+    );
+  }
+
+  function hitCard(h, opts) {
+    const compact = opts && opts.compact;
+    const meta = [
+      h.court,
+      caseNumber(h.case_number) && "案号 " + caseNumber(h.case_number),
+      h.date,
+      h.court_level && !compact ? LEVEL_LABEL[h.court_level] : null,
+    ].filter(Boolean);
+    const snippet = el("p", { class: "snippet" });
+    // The API escapes the snippet and adds only <mark>; it is the one field inserted as HTML.
+    snippet.innerHTML = h.snippet || "";
+    const charges = (h.charges || []).map((c) => el("span", { class: "tag", text: c }));
+    const statutes = (h.statutes || []).slice(0, 4).map((s) => statuteLink(s));
+    return el(
+      "article",
+      { class: "hit" + (h.must_follow ? " hit-must" : ""), "data-id": h.id },
+      el(
+        "div",
+        { class: "hit-head" },
+        el("h3", { class: "hit-title" }, el("a", { href: "#case/" + encodeURIComponent(h.id), text: h.title || h.id, onclick: (e) => { e.preventDefault(); openCase(h.id); } })),
+        el("div", { class: "hit-badges" }, tierBadges(h.tier, h.tier_label, h.must_follow))
+      ),
+      el("p", { class: "hit-meta" }, meta.join(" ｜ ")),
+      charges.length || statutes.length ? el("div", { class: "tags" }, charges, statutes) : null,
+      h.gist ? el("p", { class: "hit-gist" }, el("strong", { text: "裁判要点　" }), h.gist) : null,
+      h.snippet ? snippet : null,
+      el(
+        "div",
+        { class: "hit-foot" },
+        typeof h.score === "number" ? el("span", { class: "score", title: "相关度得分" }, "相关度 " + h.score.toFixed(4)) : null,
+        explainBlock(h.explain),
+        el(
+          "span",
+          { class: "hit-actions" },
+          el("button", { type: "button", class: "btn small", text: "查看", "aria-label": "查看 " + (h.title || h.id), onclick: () => openCase(h.id) }),
+          el("button", { type: "button", class: "btn small ghost", text: "类案", "aria-label": "查找与 " + (h.title || h.id) + " 类似的案例", onclick: () => openSimilar(h.id, h.title) })
+        )
+      )
+    );
+  }
+
+  // Groups hits by tier, in authority order, taking labels from the server's groups.
+  function grouped(hits, groups) {
+    const info = {};
+    for (const g of groups || []) info[g.tier] = g;
+    const by = {};
+    for (const h of hits) (by[h.tier] = by[h.tier] || []).push(h);
+    const tiers = Object.keys(by).sort((a, b) => {
+      const ia = TIER_ORDER.indexOf(a);
+      const ib = TIER_ORDER.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
+    return tiers.map((t) => ({
+      tier: t,
+      label: (info[t] && info[t].label) || by[t][0].tier_label || TIER_LABEL[t] || t,
+      must_follow: info[t] ? !!info[t].must_follow : !!by[t][0].must_follow,
+      hits: by[t],
+    }));
+  }
+
+  function renderHitList(hits, groups, opts) {
+    const frag = document.createDocumentFragment();
+    for (const g of grouped(hits, groups)) {
+      frag.append(
+        el(
+          "section",
+          { class: "group group-" + g.tier, "aria-label": g.label },
+          el(
+            "h3",
+            { class: "group-title" },
+            el("span", { class: "group-dot", "aria-hidden": "true" }),
+            g.label,
+            el("span", { class: "group-count", text: g.hits.length + " 件" }),
+            el("span", { class: "group-note", text: g.must_follow ? "应当参照" : "供参考" })
+          ),
+          g.hits.map((h) => hitCard(h, opts))
+        )
+      );
+    }
+    return frag;
+  }
+
+  function renderResults(took, mode) {
+    resultsBox.setAttribute("aria-busy", "false");
+    if (!state.hits.length) {
+      resultsBox.replaceChildren(
+        el(
+          "div",
+          { class: "empty" },
+          el("p", { class: "empty-title", text: "未找到相关案例" }),
+          el("p", { text: "可尝试减少关键词、放宽筛选条件，或改用混合检索。" })
+        )
+      );
+      statusBox.textContent = "共 0 件";
+      $("#more").hidden = true;
+      return;
+    }
+    resultsBox.replaceChildren(renderHitList(state.hits, state.groups));
+    const must = state.hits.filter((h) => h.must_follow).length;
+    statusBox.textContent =
+      "已显示 " + state.hits.length + " 件" + (must ? "，其中指导性案例 " + must + " 件" : "") +
+      (mode ? " · " + (MODE_LABEL[mode] || mode) : "") + (typeof took === "number" ? " · 用时 " + took + " 毫秒" : "");
+    $("#more").hidden = state.total < PAGE;
+  }
+
+  async function search() {
+    const body = buildBody();
+    if (!body.query && !body.charges.length && !body.statutes.length) {
+      showError("请输入关键词、案情、罪名或法条。");
+      $("#q").focus();
+      return false;
+    }
+    clearError();
+    keyInput.classList.remove("invalid");
+    state.lastBody = body;
+    loading(resultsBox, "检索中…");
+    statusBox.textContent = "";
+    $("#more").hidden = true;
+    try {
+      const res = await api("POST", "/v1/search", body);
+      state.hits = res.hits || [];
+      state.groups = res.groups || [];
+      state.total = state.hits.length;
+      renderResults(res.took_ms, res.mode);
+      return true;
+    } catch (e) {
+      resultsBox.setAttribute("aria-busy", "false");
+      resultsBox.replaceChildren();
+      showError(e);
+      return false;
+    }
+  }
+
+  async function loadMore() {
+    if (!state.lastBody) return;
+    const body = Object.assign({}, state.lastBody, { offset: state.hits.length });
+    const btn = $("#more-btn");
+    btn.disabled = true;
+    btn.textContent = "加载中…";
+    try {
+      const res = await api("POST", "/v1/search", body);
+      const more = res.hits || [];
+      const seen = new Set(state.hits.map((h) => h.id));
+      state.hits = state.hits.concat(more.filter((h) => !seen.has(h.id)));
+      state.total = more.length;
+      renderResults(res.took_ms, res.mode);
+    } catch (e) {
+      showError(e);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = "加载更多";
+    }
+  }
+
+  // ---------- drawer: case detail, similar cases, statutes ----------
+
+  const drawer = $("#drawer");
+  const drawerBody = $("#drawer-body");
+  let lastFocus = null;
+
+  function openDrawer() {
+    if (drawer.hidden) lastFocus = document.activeElement;
+    drawer.hidden = false;
+    $("#drawer-overlay").hidden = false;
+    document.body.classList.add("noscroll");
+  }
+  function closeDrawer() {
+    drawer.hidden = true;
+    $("#drawer-overlay").hidden = true;
+    document.body.classList.remove("noscroll");
+    state.drawerStack = [];
+    if (lastFocus && lastFocus.focus) lastFocus.focus();
+  }
+
+  // Shows a view in the drawer; `load` fills it. Views are kept for the back button.
+  async function showView(title, load, push) {
+    openDrawer();
+    if (push !== false) state.drawerStack.push({ title, load });
+    $("#drawer-back").hidden = state.drawerStack.length < 2;
+    $("#drawer-title").textContent = title;
+    drawerBody.scrollTop = 0;
+    loading(drawerBody, "加载中…");
+    $("#drawer-title").focus();
+    try {
+      const content = await load();
+      drawerBody.replaceChildren(content);
+    } catch (e) {
+      drawerBody.replaceChildren(el("div", { class: "alert", role: "alert", text: e.message || String(e) }));
+    }
+    drawerBody.setAttribute("aria-busy", "false");
+  }
+  function back() {
+    state.drawerStack.pop();
+    const v = state.drawerStack[state.drawerStack.length - 1];
+    if (v) showView(v.title, v.load, false);
+    else closeDrawer();
+  }
+
+  function section(title, text, cls) {
+    if (!text) return null;
+    return el("section", { class: "doc-section " + (cls || "") }, el("h4", { text: title }), el("p", { class: "doc-text", text }));
+  }
+
+  function caseView(c) {
+    const metaRows = [
+      ["审理法院", c.court],
+      ["法院层级", LEVEL_LABEL[c.court_level]],
+      ["地区", c.region],
+      ["案号", caseNumber(c.case_number)],
+      ["裁判日期", c.date],
+      ["文书类型", c.doc_type],
+      ["案件类型", CATEGORY_LABEL[c.category]],
+      ["罪名 / 案由", (c.charges || []).join("、")],
+      ["判决结果", sentenceText(c.sentence)],
+    ].filter((r) => r[1]);
+    const statutes = (c.statutes || []).map((s) => statuteLink(s));
+    const g = c.guiding;
+    const guidingBox = g
+      ? el(
+          "section",
+          { class: "gist" },
+          el("h4", {}, "裁判要点", g.number ? el("span", { class: "gist-no", text: "指导案例第 " + g.number + " 号" }) : null),
+          el("p", { class: "doc-text", text: g.gist || "（无）" }),
+          g.keywords && g.keywords.length ? el("p", { class: "gist-kw" }, "关键词：", g.keywords.map((k) => el("span", { class: "tag", text: k }))) : null
+        )
+      : null;
+    const s = c.sections || {};
+    const hasSections = s.facts || s.reasoning || s.result;
+    return el(
+      "div",
+      { class: "case" },
+      el("div", { class: "case-head" }, el("h3", { class: "case-title", text: c.title || c.id }), el("div", { class: "hit-badges" }, tierBadges(c.tier, c.tier_label, c.must_follow))),
+      guidingBox,
+      el("dl", { class: "meta" }, metaRows.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+      statutes.length ? el("div", { class: "statute-links" }, el("span", { class: "label", text: "适用法条（点击查看条文与关联案例）" }), el("div", { class: "tags" }, statutes)) : null,
+      el(
+        "div",
+        { class: "case-actions" },
+        el("button", { type: "button", class: "btn small", text: "查找类案", onclick: () => openSimilar(c.id, c.title) }),
+        el("button", { type: "button", class: "btn small ghost", text: "以本案事实检索", onclick: () => searchWithFacts(c) })
+      ),
+      // guiding cases use the headings of the SPC's published format
+      section(g ? "基本案情" : "审理查明", s.facts, "facts"),
+      section(g ? "裁判理由" : "本院认为", s.reasoning, "reasoning"),
+      section(g ? "裁判结果" : "判决结果", s.result, "result"),
+      c.full_text
+        ? el("details", { class: "fulltext", open: hasSections ? null : true }, el("summary", { text: "裁判文书全文" }), el("p", { class: "doc-text", text: c.full_text }))
+        : null
+    );
+  }
+
+  function openCase(id) {
+    return showView("案例详情", async () => caseView(await api("GET", "/v1/cases/" + encodeURIComponent(id))));
+  }
+
+  function openSimilar(id, title) {
+    return showView("类案推送", async () => {
+      const res = await api("GET", "/v1/cases/" + encodeURIComponent(id) + "/similar?top_k=10");
+      const hits = res.hits || [];
+      return el(
+        "div",
+        { class: "similar" },
+        el("p", { class: "lead" }, "与「", el("strong", { text: title || id }), "」事实相近的案例"),
+        hits.length ? renderHitList(hits, res.groups, { compact: true }) : el("div", { class: "empty" }, el("p", { text: "没有找到相似案例。" }))
+      );
+    });
+  }
+
+  function openStatute(law, article) {
+    return showView("法条关联检索", async () => {
+      const st = await api("GET", "/v1/statutes/" + encodeURIComponent(law) + "/" + encodeURIComponent(article));
+      const hits = st.citing_cases || [];
+      return el(
+        "div",
+        { class: "statute" },
+        el("h3", { class: "case-title", text: (st.law_title || st.law || law) + " 第" + (st.article || article) + "条" }),
+        st.chapter ? el("p", { class: "chapter", text: st.chapter }) : null,
+        el("blockquote", { class: "statute-text", text: st.text || "（未收录条文）" }),
+        el(
+          "div",
+          { class: "case-actions" },
+          el("button", { type: "button", class: "btn small", text: "以此法条检索类案", onclick: () => searchByStatute(law, article) })
+        ),
+        el("h4", { class: "sub", text: "引用本条的案例（" + hits.length + " 件）" }),
+        hits.length ? renderHitList(hits, null, { compact: true }) : el("div", { class: "empty" }, el("p", { text: "暂无引用本条的案例。" }))
+      );
+    });
+  }
+
+  function searchByStatute(law, article) {
+    $("#statutes").value = law + "第" + article + "条";
+    closeDrawer();
+    search();
+  }
+
+  function searchWithFacts(c) {
+    $("#q").value = "";
+    $("#draft").value = (c.sections && c.sections.facts) || c.title || "";
+    $("#charges").value = (c.charges || []).join("，");
+    closeDrawer();
+    search();
+  }
+
+  // ---------- report ----------
+
+  const report = $("#report");
+  function closeReport() {
+    report.hidden = true;
+    $("#report-overlay").hidden = true;
+    document.body.classList.remove("noscroll");
+  }
+
+  function download(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function makeReport() {
+    clearError();
+    if (!state.lastBody || state.lastBody.query !== buildBody().query) {
+      if (!(await search())) return;
+    }
+    const body = state.lastBody;
+    const facts = $("#draft").value.trim() || $("#q").value.trim() || body.query;
+    const payload = {
+      pending_case: {
+        title: $("#pending-title").value.trim() || "待决案件",
+        case_number: $("#pending-number").value.trim(),
+        court: $("#pending-court").value.trim(),
+        facts,
+      },
+      query: body,
+      format: "html",
+    };
+    report.hidden = false;
+    $("#report-overlay").hidden = false;
+    document.body.classList.add("noscroll");
+    const rs = $("#report-status");
+    rs.textContent = "正在生成报告…";
+    const frame = $("#report-frame");
+    frame.removeAttribute("src");
+    for (const u of state.reportUrls) URL.revokeObjectURL(u);
+    state.reportUrls = [];
+    const btn = $("#report-btn");
+    btn.disabled = true;
+    try {
+      // The server answers in the asked format (HTML here) and names the saved report in
+      // `Location`; a JSON answer carries the id instead.
+      const res = await request("POST", "/v1/reports", payload, "text/html, application/json");
+      let reportId = "";
+      let created = {};
+      let html;
+      if ((res.headers.get("Content-Type") || "").includes("json")) {
+        created = await res.json();
+        reportId = created.id || "";
+      } else {
+        html = await res.text();
+        reportId = decodeURIComponent((res.headers.get("Location") || "").split("/").pop() || "");
+      }
+      if (!reportId) throw new Error("服务器未返回报告编号");
+      const id = encodeURIComponent(reportId);
+      if (html === undefined) {
+        html = await (await request("GET", "/v1/reports/" + id + "?format=html", undefined, "text/html")).text();
+      }
+      const blob = new Blob([html], { type: "text/html;charset=utf-8" });
+      const url = URL.createObjectURL(blob);
+      state.reportUrls.push(url);
+      frame.src = url;
+      $("#report-open").href = url;
+      const htmlLink = $("#report-html");
+      htmlLink.href = url;
+      htmlLink.setAttribute("download", "类案检索报告-" + reportId + ".html");
+      $("#report-md").onclick = async () => {
+        try {
+          const md = await (await request("GET", "/v1/reports/" + id + "?format=markdown", undefined, "text/markdown")).text();
+          download(new Blob([md], { type: "text/markdown;charset=utf-8" }), "类案检索报告-" + reportId + ".md");
+        } catch (e) {
+          rs.textContent = e.message;
+        }
+      };
+      rs.textContent = "报告编号 " + reportId + (created.created_at ? " · 生成于 " + created.created_at : "");
+      $("#report-close").focus();
+    } catch (e) {
+      rs.textContent = "生成失败：" + (e.message || String(e));
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // ---------- wiring ----------
+
+  $("#search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    search();
+  });
+  $("#draft").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      search();
+    }
+  });
+  $("#more-btn").addEventListener("click", loadMore);
+  $("#report-btn").addEventListener("click", makeReport);
+  $("#reset-btn").addEventListener("click", () => {
+    $("#search-form").reset();
+    countFilters();
+    $("#q").focus();
+  });
+  $("#search-form").addEventListener("change", countFilters);
+  $("#drawer-close").addEventListener("click", closeDrawer);
+  $("#drawer-back").addEventListener("click", back);
+  $("#drawer-overlay").addEventListener("click", closeDrawer);
+  $("#report-close").addEventListener("click", closeReport);
+  $("#report-overlay").addEventListener("click", closeReport);
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if (!report.hidden) closeReport();
+    else if (!drawer.hidden) closeDrawer();
+  });
+  for (const chip of $$("[data-example]")) {
+    chip.addEventListener("click", () => {
+      $("#q").value = chip.getAttribute("data-example");
+      search();
+    });
+  }
+  countFilters();
+  $("#q").focus();
+})();
