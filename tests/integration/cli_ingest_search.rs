@@ -165,3 +165,28 @@ fn search_without_index_says_how_to_make_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("leian ingest"), "{err}");
 }
+
+#[test]
+fn authority_order_puts_guiding_cases_first() {
+    let index = sample_index();
+    let plain = search_json(index.path(), &["--top-k", "10", "被告人盗窃他人财物"]);
+    let ordered = search_json(
+        index.path(),
+        &["--top-k", "10", "--authority-order", "被告人盗窃他人财物"],
+    );
+    assert!(
+        plain[0]["tier"] != "guiding",
+        "the sample's best textual match is a judgment, so ordering has work to do: {plain:?}"
+    );
+    assert_eq!(ordered[0]["tier"], "guiding", "{ordered:?}");
+    assert_eq!(ordered[0]["must_follow"], true);
+    let rank = |t: &Value| match t.as_str() {
+        Some("guiding") => 0,
+        Some("typical") => 1,
+        Some("higher_court") => 2,
+        Some("same_court") => 3,
+        _ => 4,
+    };
+    let tiers: Vec<i32> = ordered.iter().map(|h| rank(&h["tier"])).collect();
+    assert!(tiers.windows(2).all(|w| w[0] <= w[1]), "{tiers:?}");
+}
