@@ -69,10 +69,14 @@ pub(crate) struct RankArgs {
     /// bm25, dense or hybrid (hybrid falls back to bm25 without a model).
     #[arg(long, default_value = "hybrid")]
     pub(crate) mode: SearchMode,
-    /// Use weighted fusion of normalised scores with this dense weight (0..=1) instead of RRF.
-    #[arg(long)]
-    pub(crate) alpha: Option<f32>,
-    /// RRF constant k (used unless --alpha is given).
+    /// Hybrid fusion: `weighted` (alpha × normalised dense + (1 − alpha) × normalised BM25)
+    /// or `rrf` (reciprocal rank fusion). Defaults chosen on the LeCaRD and SCM dev data.
+    #[arg(long, default_value = "weighted")]
+    pub(crate) fusion: String,
+    /// Dense weight for weighted fusion (0..=1).
+    #[arg(long, default_value_t = 0.3)]
+    pub(crate) alpha: f32,
+    /// RRF constant k for `--fusion rrf`.
     #[arg(long, default_value_t = 60.0)]
     pub(crate) rrf_k: f32,
     /// Order guiding cases first, then typical, higher court… (SPC 2020 guidance).
@@ -82,11 +86,14 @@ pub(crate) struct RankArgs {
 
 impl RankArgs {
     pub(crate) fn fusion(&self) -> Result<Fusion> {
-        match self.alpha {
-            Some(a) if !(0.0..=1.0).contains(&a) => bail!("--alpha must be within 0..=1, got {a}"),
-            Some(alpha) => Ok(Fusion::Weighted { alpha }),
-            None if self.rrf_k < 0.0 => bail!("--rrf-k must not be negative"),
-            None => Ok(Fusion::Rrf { k: self.rrf_k }),
+        match self.fusion.as_str() {
+            "weighted" if (0.0..=1.0).contains(&self.alpha) => {
+                Ok(Fusion::Weighted { alpha: self.alpha })
+            }
+            "weighted" => bail!("--alpha must be within 0..=1, got {}", self.alpha),
+            "rrf" if self.rrf_k >= 0.0 => Ok(Fusion::Rrf { k: self.rrf_k }),
+            "rrf" => bail!("--rrf-k must not be negative"),
+            other => bail!("unknown --fusion {other:?}: want weighted or rrf"),
         }
     }
 
