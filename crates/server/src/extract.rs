@@ -1,0 +1,114 @@
+//! Extractors that answer rejections in the API's error format: the caller's key
+//! ([`Caller`]), JSON bodies ([`AppJson`]) and query strings ([`AppQuery`]).
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::{KeyInfo, Role};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+
+/// The key that made the request (`Authorization: Bearer <key>`).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub(crate) KeyInfo);
+
+impl Caller {
+    /// 403 unless the key is an admin's.
+    pub(crate) fn require_admin(&self) -> Result<(), AppError> {
+        match self.0.role {
+            Role::Admin => Ok(()),
+            Role::Judge | Role::Court => Err(AppError::Forbidden(format!(
+                "this needs an admin key; yours is a {} key",
+                self.0.role.as_str()
+            ))),
+        }
+    }
+
+    /// Whether the caller sees every case regardless of visibility.
+    pub(crate) fn sees_all(&self) -> bool {
+        self.0.role == Role::Admin
+    }
+
+    /// Ids of the cases this caller may not see.
+    pub(crate) fn hidden(&self, store: &crate::store::Store) -> Result<HashSet<String>, AppError> {
+        if self.sees_all() {
+            Ok(HashSet::new())
+        } else {
+            store.hidden_from(&self.0.court)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        let key = state.db(move |s| s.key_by_secret(&secret)).await?;
+        key.map(Caller).ok_or(AppError::Unauthorized)
+    }
+}
+
+/// `Json<T>` whose rejections are [`AppError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AppJson<T>(pub(crate) T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> AppError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::PayloadTooLarge;
+    }
+    match r {
+        JsonRejection::JsonDataError(e) => AppError::InvalidRequest(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            AppError::BadJson("expected `Content-Type: application/json`".into())
+        }
+        other => AppError::BadJson(other.body_text()),
+    }
+}
+
+/// `Query<T>` whose rejections are [`AppError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AppQuery<T>(pub(crate) T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(AppQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(AppError::InvalidRequest(e.body_text()))
+            }
+            Err(e) => Err(AppError::InvalidRequest(e.body_text())),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! leian-server owns everything HTTP: the JSON API under `/v1` (search, cases, similar
+//! cases, statutes, 类案检索报告, audit, admin), its OpenAPI document, `/healthz`,
+//! `/metrics`, the web page's static files, API keys and roles, case visibility and the
+//! append-only audit log (SQLite, `<index>/leian.sqlite`).
+//!
+//! Engine crates know nothing of HTTP; this crate calls [`leian_engine::Engine`] from
+//! blocking worker threads, at most [`ServerOptions::max_concurrent`] at a time. It does
+//! not ingest: the index is built by `leian ingest` / `leian demo`.
+//!
+//! Entry points: [`app`] (the router, for tests with any transport), [`run`] (serve a
+//! listener until a shutdown future completes, finishing in-flight requests) and
+//! [`ServerHandle::start`] (a server on its own thread and runtime).
+
+mod api;
+mod clock;
+mod error;
+mod extract;
+mod metrics;
+mod report;
+mod routes;
+mod state;
+mod store;
+
+pub use api::{
+    FilterParams, HitOut, ModeParam, PendingCase, ReportBody, ReportFormat, SearchBody,
+    SearchResponse, StatuteParam, StatuteResponse, TierGroup, VisibilityBody, MAX_QUERY_CHARS,
+};
+pub use error::{AppError, ErrorBody, ErrorDetail, Result};
+pub use report::{Report, ReportCase, ReportTier, Searcher};
+pub use state::{AppState, ServerOptions};
+pub use store::{AuditFilter, AuditRow, KeyInfo, Role, Store, DB_FILE};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use std::future::Future;
+use std::time::Instant;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The OpenAPI document, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "leian 类案检索 API", description = "Similar-case search for Chinese courts."),
+    paths(
+        routes::search::search,
+        routes::cases::get_case,
+        routes::cases::similar,
+        routes::statutes::statute,
+        routes::reports::create,
+        routes::reports::get,
+        routes::admin::audit,
+        routes::admin::set_visibility,
+        routes::admin::whoami,
+        routes::system::healthz,
+        routes::system::metrics,
+        routes::system::openapi,
+    ),
+    components(schemas(
+        SearchBody, FilterParams, StatuteParam, ModeParam, SearchResponse, HitOut, TierGroup,
+        StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
+        ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
+        ErrorBody, ErrorDetail,
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// Counts every request by matched route and status, and times it.
+async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    state
+        .inner
+        .metrics
+        .record(&method, &route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+/// Answers `timeout` when a request runs longer than the configured limit.
+async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.options().request_timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => AppError::Timeout.into_response(),
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    use routes::{admin, cases, reports, search, statutes, system};
+    let body_limit = state.options().body_limit;
+    Router::new()
+        .route("/", get(system::index_html))
+        .route("/app.js", get(system::app_js))
+        .route("/style.css", get(system::style_css))
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/v1/openapi.json", get(system::openapi))
+        .route("/v1/search", post(search::search))
+        .route("/v1/cases/{id}", get(cases::get_case))
+        .route("/v1/cases/{id}/similar", get(cases::similar))
+        .route("/v1/statutes/{law}/{article}", get(statutes::statute))
+        .route("/v1/reports", post(reports::create))
+        .route("/v1/reports/{id}", get(reports::get))
+        .route("/v1/audit", get(admin::audit))
+        .route("/v1/admin/cases/{id}/visibility", put(admin::set_visibility))
+        .route("/v1/whoami", get(admin::whoami))
+        .fallback(system::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), record))
+        .with_state(state)
+}
+
+/// Serves `listener` until `shutdown` completes, then stops accepting and waits for
+/// in-flight requests to finish.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A server running on its own thread and tokio runtime (for the CLI and tests).
+pub struct ServerHandle {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// Starts serving an already bound listener (bind port 0 for a free port).
+    pub fn start(listener: std::net::TcpListener, state: AppState) -> Result<ServerHandle> {
+        let io = |context: &str| {
+            let context = context.to_string();
+            move |source| AppError::Io { context, source }
+        };
+        let addr = listener.local_addr().map_err(io("listener address"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(io("non-blocking listener"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(io("starting the runtime"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("leian-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    run(listener, state, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                })
+            })
+            .map_err(io("spawning the server thread"))?;
+        Ok(ServerHandle {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, waits for in-flight requests, and joins the thread.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r.map_err(|source| AppError::Io {
+                context: "serving".into(),
+                source,
+            }),
+            Some(Err(_)) => Err(AppError::Internal("the server thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}
+
+/// Binds `addr`, calls `on_ready` with the bound address, and serves until Ctrl-C, then
+/// finishes in-flight requests. Blocks the calling thread (it builds its own runtime).
+pub fn serve_until_ctrl_c(
+    addr: std::net::SocketAddr,
+    state: AppState,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<()> {
+    let io = |context: String| move |source| AppError::Io { context, source };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(io("starting the runtime".into()))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(io(format!("binding {addr}")))?;
+        on_ready(listener.local_addr().map_err(io("listener address".into()))?);
+        run(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await
+        .map_err(io("serving".into()))
+    })
+}

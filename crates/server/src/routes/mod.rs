@@ -1,0 +1,8 @@
+//! One module per resource.
+
+pub(crate) mod admin;
+pub(crate) mod cases;
+pub(crate) mod reports;
+pub(crate) mod search;
+pub(crate) mod statutes;
+pub(crate) mod system;

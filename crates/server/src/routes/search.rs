@@ -1,0 +1,94 @@
+//! `POST /v1/search` and the search core that reports share.
+
+use crate::api::{groups, HitOut, SearchBody, SearchResponse};
+use crate::clock::{now_unix, years_before};
+use crate::error::Result;
+use crate::extract::{AppJson, Caller};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use leian_engine::{Engine, RankedCase, SearchMode};
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// The mode a search really runs in (hybrid is BM25 without a model).
+pub(crate) fn effective_mode(engine: &Engine, asked: SearchMode) -> SearchMode {
+    match asked {
+        SearchMode::Hybrid if !engine.has_dense() => SearchMode::Bm25,
+        m => m,
+    }
+}
+
+/// Runs a search for a caller who may not see `hidden`: fetches enough to fill the
+/// page after dropping hidden cases, puts recent judgments first when asked, then pages.
+pub(crate) fn search_cases(
+    engine: &Engine,
+    hidden: &HashSet<String>,
+    body: &SearchBody,
+) -> Result<(Vec<RankedCase>, SearchMode)> {
+    let mut fetch = body.offset + body.top_k + hidden.len();
+    if body.recent_first {
+        fetch = fetch.max(leian_engine::Query::DEFAULT_DEPTH);
+    }
+    let query = body.to_query(fetch)?;
+    let mode = effective_mode(engine, query.mode);
+    let mut hits: Vec<RankedCase> = engine
+        .search(&query)?
+        .into_iter()
+        .filter(|h| !hidden.contains(h.id.as_str()))
+        .collect();
+    if body.recent_first {
+        let cutoff = years_before(now_unix(), 3);
+        let old = |h: &RankedCase| match (h.case.date, cutoff) {
+            (Some(d), Some(c)) => d < c,
+            _ => true,
+        };
+        // stable: keeps score order inside each (tier, recent) bucket
+        if body.authority_order {
+            hits.sort_by_key(|h| (h.case.tier, old(h)));
+        } else {
+            hits.sort_by_key(old);
+        }
+    }
+    let page = hits.into_iter().skip(body.offset).take(body.top_k).collect();
+    Ok((page, mode))
+}
+
+pub(crate) fn response(hits: &[RankedCase], explain: bool, mode: SearchMode, started: Instant) -> SearchResponse {
+    let hits: Vec<HitOut> = hits.iter().map(|h| HitOut::from_ranked(h, explain)).collect();
+    SearchResponse {
+        groups: groups(&hits),
+        hits,
+        mode: mode.as_str().into(),
+        took_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Searches by keywords or a whole draft; guiding cases first by default.
+#[utoipa::path(
+    post, path = "/v1/search", tag = "search",
+    request_body = SearchBody,
+    responses(
+        (status = 200, body = SearchResponse),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(body): AppJson<SearchBody>,
+) -> Result<Json<SearchResponse>> {
+    let started = Instant::now();
+    let out = state
+        .blocking(move |s| {
+            let hidden = caller.hidden(&s.store)?;
+            let (hits, mode) = search_cases(&s.engine, &hidden, &body)?;
+            let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
+            s.store.append_audit(&caller.0, "search", &body.text(), &ids)?;
+            Ok(response(&hits, body.explain, mode, started))
+        })
+        .await?;
+    Ok(Json(out))
+}

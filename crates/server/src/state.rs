@@ -1,0 +1,108 @@
+//! Shared server state: the engine, the database, the concurrency bound and metrics.
+
+use crate::error::{AppError, Result};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use leian_engine::Engine;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Limits and demo settings of a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Engine calls (search, embedding, similar, report) running at once; more wait.
+    pub max_concurrent: usize,
+    /// Whole-request time limit.
+    pub request_timeout: Duration,
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+    /// In demo mode, the judge key the web page gets injected.
+    pub demo_key: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+            demo_key: None,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) store: Store,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) metrics: Metrics,
+    pub(crate) options: ServerOptions,
+}
+
+/// Cheap to clone; every handler gets one.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Shared>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, store: Store, options: ServerOptions) -> AppState {
+        AppState {
+            inner: Arc::new(Shared {
+                engine,
+                store,
+                permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
+                metrics: Metrics::default(),
+                options,
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// Runs CPU-bound or blocking work off the async runtime, at most
+    /// `max_concurrent` at a time.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Shared) -> Result<T> + Send + 'static,
+    {
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Internal("the worker semaphore is closed".into()))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&inner)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?
+    }
+
+    /// Short database work (no permit needed) off the runtime.
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner.store))
+            .await
+            .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?
+    }
+}
