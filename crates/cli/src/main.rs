@@ -5,8 +5,10 @@ mod bench;
 mod demo;
 mod eval;
 mod ingest;
+mod keys;
 mod model;
 mod search;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +40,11 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Ingest the built-in fictional sample corpus and answer demo queries.
     Demo(demo::DemoArgs),
+    /// Serve the HTTP API and the web page for judges.
+    Serve(serve::ServeArgs),
+    /// Manage API keys for the server.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Default data dir, relative to the working directory.
@@ -62,6 +69,8 @@ fn main() -> ExitCode {
         Command::Model(c) => model::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Keys(c) => keys::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
