@@ -274,14 +274,15 @@
 
   function explainBlock(x) {
     if (!x) return null;
-    const part = (name, r) =>
-      el("span", { class: "xp" }, name + "：", r ? "第" + r.rank + "名 · " + Number(r.score).toFixed(4) : "未命中");
+    const used = { bm25: x.mode !== "dense", dense: x.mode !== "bm25" };
+    const part = (name, r, on) =>
+      el("span", { class: "xp" }, name + "：", r ? "第" + r.rank + "名 · " + Number(r.score).toFixed(4) : on ? "未命中" : "未启用");
     return el(
       "div",
       { class: "explain" },
       el("span", { class: "xp" }, "方式：" + (MODE_LABEL[x.mode] || x.mode || "")),
-      part("关键词", x.bm25),
-      part("语义", x.dense),
+      part("关键词", x.bm25, used.bm25),
+      part("语义", x.dense, used.dense),
       x.fused !== undefined && x.fused !== null ? el("span", { class: "xp" }, "融合分：" + Number(x.fused).toFixed(4)) : null
     );
   }
