@@ -38,7 +38,9 @@ fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     let store = Store::open_in(dir.path()).expect("store");
     let (_, judge_a) = store.create_key(Role::Judge, "甲法院", "").expect("key");
     let (_, judge_b) = store.create_key(Role::Judge, "乙法院", "").expect("key");
-    let (_, admin) = store.create_key(Role::Admin, "甲法院", "root").expect("key");
+    let (_, admin) = store
+        .create_key(Role::Admin, "甲法院", "root")
+        .expect("key");
     let state = AppState::new(
         engine,
         store,
@@ -66,8 +68,9 @@ struct Resp {
 
 impl Resp {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", &self.body[..self.body.len().min(300)]))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {}", &self.body[..self.body.len().min(300)])
+        })
     }
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -76,7 +79,10 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
     fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("").to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 }
 
@@ -96,10 +102,7 @@ fn encode_path(path: &str) -> String {
 fn dechunk(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut rest = body;
-    loop {
-        let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
         let size = std::str::from_utf8(&rest[..pos])
             .ok()
             .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
@@ -114,7 +117,13 @@ fn dechunk(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, key: Option<&str>, body: Option<&[u8]>) -> Resp {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&[u8]>,
+) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     let mut head = format!(
         "{method} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
@@ -203,7 +212,11 @@ fn current_year() -> i64 {
 #[test]
 fn search_orders_by_authority_and_answers_the_contract() {
     let f = start(true, None);
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃 手机", "top_k": 10, "explain": true}));
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃 手机", "top_k": 10, "explain": true}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
     let hits = v["hits"].as_array().expect("hits");
@@ -217,9 +230,17 @@ fn search_orders_by_authority_and_answers_the_contract() {
     let order = ["guiding", "typical", "higher_court", "same_court", "other"];
     let ranks: Vec<usize> = hits
         .iter()
-        .map(|h| order.iter().position(|t| h["tier"] == *t).expect("known tier"))
+        .map(|h| {
+            order
+                .iter()
+                .position(|t| h["tier"] == *t)
+                .expect("known tier")
+        })
         .collect();
-    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "tiers in order: {ranks:?}");
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "tiers in order: {ranks:?}"
+    );
     assert_eq!(v["groups"][0]["tier"], "guiding");
     assert_eq!(v["groups"][0]["must_follow"], true);
     let grouped: usize = v["groups"]
@@ -229,11 +250,21 @@ fn search_orders_by_authority_and_answers_the_contract() {
         .map(|g| g["ids"].as_array().expect("ids").len())
         .sum();
     assert_eq!(grouped, hits.len());
-    assert!(hits.iter().any(|h| h["snippet"].as_str().is_some_and(|s| s.contains("<mark>"))));
+    assert!(hits
+        .iter()
+        .any(|h| h["snippet"].as_str().is_some_and(|s| s.contains("<mark>"))));
 
     // full-width digits mean the same as ASCII ones
-    let half = f.post("/v1/search", &f.judge_a, &json!({"query": "刑法第264条 盗窃", "mode": "bm25"}));
-    let full = f.post("/v1/search", &f.judge_a, &json!({"query": "刑法第２６４条　盗窃", "mode": "bm25"}));
+    let half = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "刑法第264条 盗窃", "mode": "bm25"}),
+    );
+    let full = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "刑法第２６４条　盗窃", "mode": "bm25"}),
+    );
     assert_eq!(ids(&half.json()), ids(&full.json()));
 
     // statute-linked: only cases citing 刑法第264条
@@ -245,7 +276,12 @@ fn search_orders_by_authority_and_answers_the_contract() {
     let v = r.json();
     assert!(!ids(&v).is_empty());
     for h in v["hits"].as_array().expect("hits") {
-        let st: Vec<&str> = h["statutes"].as_array().expect("statutes").iter().filter_map(Value::as_str).collect();
+        let st: Vec<&str> = h["statutes"]
+            .as_array()
+            .expect("statutes")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         assert!(st.contains(&"刑法第264条"), "{st:?}");
     }
 
@@ -258,7 +294,12 @@ fn search_orders_by_authority_and_answers_the_contract() {
     let v = r.json();
     let year = current_year();
     let hits = v["hits"].as_array().expect("hits");
-    let yr = |h: &Value| h["date"].as_str().and_then(|d| d[..4].parse::<i64>().ok()).unwrap_or(0);
+    let yr = |h: &Value| {
+        h["date"]
+            .as_str()
+            .and_then(|d| d[..4].parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     for (i, a) in hits.iter().enumerate() {
         for b in &hits[i + 1..] {
             if a["tier"] == b["tier"] {
@@ -266,15 +307,36 @@ fn search_orders_by_authority_and_answers_the_contract() {
                 assert!(
                     !(yr(a) < year - 4 && yr(b) >= year - 2),
                     "{} ({}) before {} ({})",
-                    a["id"], yr(a), b["id"], yr(b)
+                    a["id"],
+                    yr(a),
+                    b["id"],
+                    yr(b)
                 );
             }
         }
     }
     // paging: offset continues where the first page ended
-    let p1 = ids(&f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "top_k": 3})).json());
-    let p2 = ids(&f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "top_k": 3, "offset": 3})).json());
-    let both = ids(&f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "top_k": 6})).json());
+    let p1 = ids(&f
+        .post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": "盗窃", "top_k": 3}),
+        )
+        .json());
+    let p2 = ids(&f
+        .post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": "盗窃", "top_k": 3, "offset": 3}),
+        )
+        .json());
+    let both = ids(&f
+        .post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": "盗窃", "top_k": 6}),
+        )
+        .json());
     assert_eq!([p1, p2].concat(), both);
 }
 
@@ -290,7 +352,11 @@ fn auth_failures_are_401_and_403() {
     let r = f.get("/v1/audit", &f.judge_a);
     assert_eq!(r.status, 403);
     assert_eq!(r.error_code(), "forbidden");
-    let r = f.put("/v1/admin/cases/sample:001/visibility", &f.judge_a, &json!({"courts": []}));
+    let r = f.put(
+        "/v1/admin/cases/sample:001/visibility",
+        &f.judge_a,
+        &json!({"courts": []}),
+    );
     assert_eq!(r.status, 403);
     let r = f.get("/v1/whoami", &f.admin);
     assert_eq!(r.status, 200);
@@ -305,35 +371,94 @@ fn bad_input_gets_json_errors_never_500() {
     let a = f.addr();
     let k = Some(f.judge_a.as_str());
     let r = request(a, "POST", "/v1/search", k, Some(b"{\"query\": "));
-    assert_eq!((r.status, r.error_code().as_str()), (400, "bad_json"), "{}", r.body);
-    let r = request(a, "POST", "/v1/search", k, Some(br#"{"query":"x","top_k":"ten"}"#));
-    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_request"), "{}", r.body);
-    let r = request(a, "POST", "/v1/search", k, Some(br#"{"query":"x","nonsense":1}"#));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "bad_json"),
+        "{}",
+        r.body
+    );
+    let r = request(
+        a,
+        "POST",
+        "/v1/search",
+        k,
+        Some(br#"{"query":"x","top_k":"ten"}"#),
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request"),
+        "{}",
+        r.body
+    );
+    let r = request(
+        a,
+        "POST",
+        "/v1/search",
+        k,
+        Some(br#"{"query":"x","nonsense":1}"#),
+    );
     assert_eq!(r.status, 400);
     for empty in ["", "   ", "\u{3000}"] {
         let r = f.post("/v1/search", &f.judge_a, &json!({"query": empty}));
-        assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_request"));
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (400, "invalid_request")
+        );
     }
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "top_k": 0}));
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "top_k": 0}),
+    );
     assert_eq!(r.status, 400);
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "filters": {"tiers": ["nope"]}}));
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "filters": {"tiers": ["nope"]}}),
+    );
     assert_eq!(r.status, 400);
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃", "mode": "dense"}));
-    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_request"), "dense without a model");
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "mode": "dense"}),
+    );
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request"),
+        "dense without a model"
+    );
     // a 200,000-character draft is answered; one more character is refused
-    let long: String = "被告人趁被害人不备窃取其手机".chars().cycle().take(200_000).collect();
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": long, "top_k": 5}));
+    let long: String = "被告人趁被害人不备窃取其手机"
+        .chars()
+        .cycle()
+        .take(200_000)
+        .collect();
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": long, "top_k": 5}),
+    );
     assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
     let longer = format!("{long}盗");
     let r = f.post("/v1/search", &f.judge_a, &json!({"query": longer}));
-    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_request"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request")
+    );
     // traditional characters are just text
-    let r = f.post("/v1/search", &f.judge_a, &json!({"query": "竊盜 被告人 手機"}));
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "竊盜 被告人 手機"}),
+    );
     assert_eq!(r.status, 200);
     // bodies over 1 MiB
     let huge = format!("{{\"query\":\"{}\"}}", "a".repeat(1_100_000));
     let r = request(a, "POST", "/v1/search", k, Some(huge.as_bytes()));
-    assert_eq!((r.status, r.error_code().as_str()), (413, "payload_too_large"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (413, "payload_too_large")
+    );
     let r = f.get("/v1/nothing-here", &f.judge_a);
     assert_eq!((r.status, r.error_code().as_str()), (404, "not_found"));
     let r = f.get("/v1/cases/no-such-case", &f.judge_a);
@@ -341,7 +466,10 @@ fn bad_input_gets_json_errors_never_500() {
     let r = f.get("/v1/cases/no-such-case/similar", &f.judge_a);
     assert_eq!(r.status, 404);
     let r = f.get("/v1/cases/sample:001/similar?top_k=abc", &f.judge_a);
-    assert_eq!((r.status, r.error_code().as_str()), (400, "invalid_request"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request")
+    );
     let r = f.get("/v1/statutes/刑法/abc", &f.judge_a);
     assert_eq!(r.status, 400);
 }
@@ -357,7 +485,11 @@ fn restricted_case_is_invisible_to_other_courts() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["courts"], json!(["甲法院"]));
-    let r = f.put("/v1/admin/cases/nope/visibility", &f.admin, &json!({"courts": []}));
+    let r = f.put(
+        "/v1/admin/cases/nope/visibility",
+        &f.admin,
+        &json!({"courts": []}),
+    );
     assert_eq!(r.status, 404);
 
     let q = json!({"query": "盗窃 支付宝 密码 手机", "top_k": 60});
@@ -371,30 +503,55 @@ fn restricted_case_is_invisible_to_other_courts() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["tier_label"], "指导性案例");
     assert_eq!(r.json()["must_follow"], true);
-    assert_eq!(f.get(&format!("/v1/cases/{sealed}"), &f.judge_b).status, 404);
-    assert_eq!(f.get(&format!("/v1/cases/{sealed}/similar"), &f.judge_b).status, 404);
+    assert_eq!(
+        f.get(&format!("/v1/cases/{sealed}"), &f.judge_b).status,
+        404
+    );
+    assert_eq!(
+        f.get(&format!("/v1/cases/{sealed}/similar"), &f.judge_b)
+            .status,
+        404
+    );
 
-    let sim = |key: &str| ids(&f.get("/v1/cases/sample:001/similar?top_k=60&mode=bm25", key).json());
+    let sim = |key: &str| {
+        ids(&f
+            .get("/v1/cases/sample:001/similar?top_k=60&mode=bm25", key)
+            .json())
+    };
     assert!(sim(&f.judge_a).contains(&sealed.to_string()));
     assert!(!sim(&f.judge_b).contains(&sealed.to_string()));
 
-    let cites = |key: &str| f.get("/v1/statutes/刑法/264?top_k=100", key).json()["citing_cases"].to_string();
+    let cites = |key: &str| {
+        f.get("/v1/statutes/刑法/264?top_k=100", key).json()["citing_cases"].to_string()
+    };
     assert!(cites(&f.judge_a).contains(sealed));
     assert!(!cites(&f.judge_b).contains(sealed));
 
-    let report = json!({"pending_case": {"title": "张某盗窃案"}, "query": q, "similar_to": "sample:001"});
+    let report =
+        json!({"pending_case": {"title": "张某盗窃案"}, "query": q, "similar_to": "sample:001"});
     let ra = f.post("/v1/reports", &f.judge_a, &report);
     assert_eq!(ra.status, 201, "{}", ra.body);
     assert!(ra.body.contains(sealed));
     let rb = f.post("/v1/reports", &f.judge_b, &report);
     assert_eq!(rb.status, 201);
     assert!(!rb.body.contains(sealed));
-    let r = f.post("/v1/reports", &f.judge_b, &json!({"query": {"query": "盗窃"}, "similar_to": sealed}));
+    let r = f.post(
+        "/v1/reports",
+        &f.judge_b,
+        &json!({"query": {"query": "盗窃"}, "similar_to": sealed}),
+    );
     assert_eq!(r.status, 404);
 
     // making it public again shows it to everyone
-    f.put(&format!("/v1/admin/cases/{sealed}/visibility"), &f.admin, &json!({"courts": []}));
-    assert_eq!(f.get(&format!("/v1/cases/{sealed}"), &f.judge_b).status, 200);
+    f.put(
+        &format!("/v1/admin/cases/{sealed}/visibility"),
+        &f.admin,
+        &json!({"courts": []}),
+    );
+    assert_eq!(
+        f.get(&format!("/v1/cases/{sealed}"), &f.judge_b).status,
+        200
+    );
 }
 
 #[test]
@@ -409,7 +566,10 @@ fn reports_in_three_formats_and_the_audit_log() {
     assert_eq!(r.status, 201, "{}", r.body);
     let rep = r.json();
     let id = rep["id"].as_str().expect("id").to_string();
-    assert_eq!(r.header("location"), Some(format!("/v1/reports/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/v1/reports/{id}").as_str())
+    );
     assert_eq!(rep["platform"], "leian");
     assert_eq!(rep["searcher"]["court"], "甲法院");
     assert_eq!(rep["searcher"]["role"], "judge");
@@ -419,24 +579,49 @@ fn reports_in_three_formats_and_the_audit_log() {
     let first = &rep["tiers"][0]["cases"][0];
     assert_eq!(first["effect"], "应当参照");
     assert!(!first["key_passage"].as_str().expect("passage").is_empty());
-    assert!(rep["conclusion"].as_str().expect("conclusion").contains("指导性案例"));
-    let total: usize = rep["tiers"].as_array().expect("tiers").iter().map(|t| t["cases"].as_array().expect("cases").len()).sum();
+    assert!(rep["conclusion"]
+        .as_str()
+        .expect("conclusion")
+        .contains("指导性案例"));
+    let total: usize = rep["tiers"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .map(|t| t["cases"].as_array().expect("cases").len())
+        .sum();
     assert_eq!(rep["total"], total);
     assert!(total > 0 && total <= 5);
 
     let md = f.get(&format!("/v1/reports/{id}?format=markdown"), &f.judge_a);
     assert_eq!(md.status, 200);
-    assert!(md.header("content-type").expect("ctype").starts_with("text/markdown"));
+    assert!(md
+        .header("content-type")
+        .expect("ctype")
+        .starts_with("text/markdown"));
     assert!(md.body.starts_with("# 类案检索报告"));
     assert!(md.body.contains("应当参照") && md.body.contains("王某盗窃案"));
     let html = f.get(&format!("/v1/reports/{id}?format=html"), &f.judge_a);
     assert_eq!(html.status, 200);
-    assert!(html.header("content-type").expect("ctype").starts_with("text/html"));
-    assert!(html.body.contains("<style>") && html.body.contains("类案检索报告") && html.body.contains("（2025）京0105刑初1号"));
-    assert!(!html.body.contains("<link") && !html.body.contains("<script"), "self-contained");
+    assert!(html
+        .header("content-type")
+        .expect("ctype")
+        .starts_with("text/html"));
+    assert!(
+        html.body.contains("<style>")
+            && html.body.contains("类案检索报告")
+            && html.body.contains("（2025）京0105刑初1号")
+    );
+    assert!(
+        !html.body.contains("<link") && !html.body.contains("<script"),
+        "self-contained"
+    );
     let js = f.get(&format!("/v1/reports/{id}"), &f.admin);
     assert_eq!(js.json()["id"], id.as_str());
-    let r = f.post("/v1/reports", &f.judge_a, &json!({"query": {"query": "盗窃"}, "format": "html"}));
+    let r = f.post(
+        "/v1/reports",
+        &f.judge_a,
+        &json!({"query": {"query": "盗窃"}, "format": "html"}),
+    );
     assert_eq!(r.status, 201);
     assert!(r.body.starts_with("<!doctype html>"));
     // another court's judge cannot read it
@@ -460,7 +645,10 @@ fn reports_in_three_formats_and_the_audit_log() {
     let reports = f.get("/v1/audit?action=report", &f.admin).json();
     let reports = reports.as_array().expect("rows");
     assert_eq!(reports.len(), 2);
-    assert!(reports[1]["query"].as_str().expect("q").contains("刑法第264条"));
+    assert!(reports[1]["query"]
+        .as_str()
+        .expect("q")
+        .contains("刑法第264条"));
     assert!(!reports[1]["result_ids"].as_array().expect("ids").is_empty());
     let by_court = f.get("/v1/audit?court=乙法院", &f.admin).json();
     assert_eq!(by_court.as_array().expect("rows").len(), 2);
@@ -474,11 +662,16 @@ fn statutes_metrics_openapi_and_page() {
     let r = f.get("/v1/statutes/刑法/264", &f.judge_a);
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
-    assert_eq!((v["law"].as_str(), v["article"].as_u64()), (Some("刑法"), Some(264)));
+    assert_eq!(
+        (v["law"].as_str(), v["article"].as_u64()),
+        (Some("刑法"), Some(264))
+    );
     let citing = v["citing_cases"].as_array().expect("citing");
     assert!(!citing.is_empty());
     assert_eq!(citing[0]["tier"], "guiding");
-    assert!(citing.iter().all(|h| h["statutes"].to_string().contains("刑法第264条")));
+    assert!(citing
+        .iter()
+        .all(|h| h["statutes"].to_string().contains("刑法第264条")));
     let full = f.get("/v1/statutes/《中华人民共和国刑法》/２６４", &f.judge_a);
     assert_eq!(full.json()["citing_cases"], v["citing_cases"]);
     assert_eq!(f.get("/v1/statutes/刑法/9999", &f.judge_a).status, 404);
@@ -490,15 +683,32 @@ fn statutes_metrics_openapi_and_page() {
     assert_eq!(m.status, 200);
     assert!(m.body.contains(&format!("leian_index_cases {cases}")));
     assert!(m.body.contains("leian_index_generation 1"));
-    assert!(m.body.contains("route=\"/v1/statutes/{law}/{article}\",status=\"200\"} 2"), "{}", m.body);
-    assert!(m.body.contains("route=\"/v1/statutes/{law}/{article}\",status=\"404\"} 1"));
-    assert!(m.body.contains("leian_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(
+        m.body
+            .contains("route=\"/v1/statutes/{law}/{article}\",status=\"200\"} 2"),
+        "{}",
+        m.body
+    );
+    assert!(m
+        .body
+        .contains("route=\"/v1/statutes/{law}/{article}\",status=\"404\"} 1"));
+    assert!(m
+        .body
+        .contains("leian_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
 
     let doc = request(f.addr(), "GET", "/v1/openapi.json", None, None).json();
     for p in [
-        "/v1/search", "/v1/cases/{id}", "/v1/cases/{id}/similar", "/v1/statutes/{law}/{article}",
-        "/v1/reports", "/v1/reports/{id}", "/v1/audit", "/v1/admin/cases/{id}/visibility",
-        "/v1/whoami", "/healthz", "/metrics",
+        "/v1/search",
+        "/v1/cases/{id}",
+        "/v1/cases/{id}/similar",
+        "/v1/statutes/{law}/{article}",
+        "/v1/reports",
+        "/v1/reports/{id}",
+        "/v1/audit",
+        "/v1/admin/cases/{id}/visibility",
+        "/v1/whoami",
+        "/healthz",
+        "/metrics",
     ] {
         assert!(doc["paths"].get(p).is_some(), "openapi lacks {p}");
     }
@@ -506,16 +716,24 @@ fn statutes_metrics_openapi_and_page() {
 
     let page = request(f.addr(), "GET", "/", None, None);
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("content=\"demo-key-123\""), "demo key injected");
+    assert!(
+        page.body.contains("content=\"demo-key-123\""),
+        "demo key injected"
+    );
     assert_eq!(request(f.addr(), "GET", "/app.js", None, None).status, 200);
-    assert_eq!(request(f.addr(), "GET", "/style.css", None, None).status, 200);
+    assert_eq!(
+        request(f.addr(), "GET", "/style.css", None, None).status,
+        200
+    );
 }
 
 #[test]
 fn no_demo_key_outside_demo_mode_and_graceful_shutdown() {
     let f = start(false, None);
     let page = request(f.addr(), "GET", "/", None, None);
-    assert!(page.body.contains("<meta name=\"leian-demo-key\" content=\"\">"));
+    assert!(page
+        .body
+        .contains("<meta name=\"leian-demo-key\" content=\"\">"));
     let addr = f.addr();
     let Fixture { server, _dir, .. } = f;
     server.shutdown().expect("clean shutdown");

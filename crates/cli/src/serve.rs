@@ -39,8 +39,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
 /// requests). `leian demo` calls this after ingesting the sample corpus.
 pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
     let engine = args.model.open_engine(&args.index)?;
-    let store = Store::open_in(&args.index)
-        .with_context(|| format!("opening {}", args.index.join(leian_server::DB_FILE).display()))?;
+    let store = Store::open_in(&args.index).with_context(|| {
+        format!(
+            "opening {}",
+            args.index.join(leian_server::DB_FILE).display()
+        )
+    })?;
     let mut options = ServerOptions {
         request_timeout: std::time::Duration::from_secs(args.timeout_secs.max(1)),
         ..ServerOptions::default()
@@ -56,7 +60,11 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
         options.demo_key = Some(judge);
     }
     let cases = engine.index().num_cases();
-    let mode = if engine.has_dense() { "hybrid" } else { "BM25-only" };
+    let mode = if engine.has_dense() {
+        "hybrid"
+    } else {
+        "BM25-only"
+    };
     let state = AppState::new(engine, store, options);
     leian_server::serve_until_ctrl_c(args.addr, state, |addr| {
         println!(

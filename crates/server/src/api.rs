@@ -417,12 +417,21 @@ mod tests {
     #[test]
     fn invalid_bodies_are_user_errors() {
         let mut body: SearchBody = serde_json::from_str(r#"{"query":"  "}"#).expect("body");
-        assert!(matches!(body.to_query(10), Err(AppError::InvalidRequest(_))));
+        assert!(matches!(
+            body.to_query(10),
+            Err(AppError::InvalidRequest(_))
+        ));
         body.query = "盗窃".into();
         body.filters.tiers = vec!["nope".into()];
-        assert!(matches!(body.to_query(10), Err(AppError::InvalidRequest(_))));
+        assert!(matches!(
+            body.to_query(10),
+            Err(AppError::InvalidRequest(_))
+        ));
         body.filters.tiers.clear();
         body.alpha = Some(2.0);
-        assert!(matches!(body.to_query(10), Err(AppError::InvalidRequest(_))));
+        assert!(matches!(
+            body.to_query(10),
+            Err(AppError::InvalidRequest(_))
+        ));
     }
 }

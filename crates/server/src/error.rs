@@ -92,13 +92,17 @@ impl AppError {
                 EngineError::CaseNotFound(id) => {
                     (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
                 }
-                EngineError::Index(_) | EngineError::Vector(_) | EngineError::Embed(_) => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "internal", INTERNAL.into())
-                }
+                EngineError::Index(_) | EngineError::Vector(_) | EngineError::Embed(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    INTERNAL.into(),
+                ),
             },
-            AppError::Sqlite(_) | AppError::Io { .. } | AppError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", INTERNAL.into())
-            }
+            AppError::Sqlite(_) | AppError::Io { .. } | AppError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                INTERNAL.into(),
+            ),
         }
     }
 

@@ -123,7 +123,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reports", post(reports::create))
         .route("/v1/reports/{id}", get(reports::get))
         .route("/v1/audit", get(admin::audit))
-        .route("/v1/admin/cases/{id}/visibility", put(admin::set_visibility))
+        .route(
+            "/v1/admin/cases/{id}/visibility",
+            put(admin::set_visibility),
+        )
         .route("/v1/whoami", get(admin::whoami))
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -232,7 +235,11 @@ pub fn serve_until_ctrl_c(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(io(format!("binding {addr}")))?;
-        on_ready(listener.local_addr().map_err(io("listener address".into()))?);
+        on_ready(
+            listener
+                .local_addr()
+                .map_err(io("listener address".into()))?,
+        );
         run(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down: finishing in-flight requests");

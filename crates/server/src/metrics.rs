@@ -47,7 +47,10 @@ impl Metrics {
     /// The Prometheus text exposition, with the index gauges given.
     pub(crate) fn render(&self, cases: u64, generation: u64, dense: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP leian_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP leian_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE leian_http_requests_total counter");
         if let Ok(c) = self.counts.lock() {
             for ((method, route, status), n) in &c.requests {
@@ -57,7 +60,10 @@ impl Metrics {
                     route.replace('\\', "\\\\").replace('"', "\\\"")
                 );
             }
-            let _ = writeln!(out, "# HELP leian_http_request_duration_seconds Request latency.");
+            let _ = writeln!(
+                out,
+                "# HELP leian_http_request_duration_seconds Request latency."
+            );
             let _ = writeln!(out, "# TYPE leian_http_request_duration_seconds histogram");
             for (le, n) in BUCKETS.iter().zip(c.buckets) {
                 let _ = writeln!(
@@ -70,16 +76,26 @@ impl Metrics {
                 "leian_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
                 c.count
             );
-            let _ = writeln!(out, "leian_http_request_duration_seconds_sum {}", c.sum_seconds);
+            let _ = writeln!(
+                out,
+                "leian_http_request_duration_seconds_sum {}",
+                c.sum_seconds
+            );
             let _ = writeln!(out, "leian_http_request_duration_seconds_count {}", c.count);
         }
         let _ = writeln!(out, "# HELP leian_index_cases Cases in the index.");
         let _ = writeln!(out, "# TYPE leian_index_cases gauge");
         let _ = writeln!(out, "leian_index_cases {cases}");
-        let _ = writeln!(out, "# HELP leian_index_generation Index generation number.");
+        let _ = writeln!(
+            out,
+            "# HELP leian_index_generation Index generation number."
+        );
         let _ = writeln!(out, "# TYPE leian_index_generation gauge");
         let _ = writeln!(out, "leian_index_generation {generation}");
-        let _ = writeln!(out, "# HELP leian_dense_enabled 1 when dense/hybrid search is available.");
+        let _ = writeln!(
+            out,
+            "# HELP leian_dense_enabled 1 when dense/hybrid search is available."
+        );
         let _ = writeln!(out, "# TYPE leian_dense_enabled gauge");
         let _ = writeln!(out, "leian_dense_enabled {}", u8::from(dense));
         out

@@ -156,7 +156,12 @@ impl Report {
                             date: c.date.map(|d| d.to_string()),
                             key_passage,
                             must_follow: t.must_follow(),
-                            effect: if t.must_follow() { "应当参照" } else { "参考" }.into(),
+                            effect: if t.must_follow() {
+                                "应当参照"
+                            } else {
+                                "参考"
+                            }
+                            .into(),
                         }
                     })
                     .collect();
@@ -240,7 +245,10 @@ impl Report {
         let _ = writeln!(md, "\n## 检索结果（共{}件）", self.total);
         for t in &self.tiers {
             let _ = writeln!(md, "\n### {}（{}件）\n", t.label, t.cases.len());
-            let _ = writeln!(md, "| 序号 | 案号 | 法院 | 裁判日期 | 效力 | 裁判要点 / 关键段落 |");
+            let _ = writeln!(
+                md,
+                "| 序号 | 案号 | 法院 | 裁判日期 | 效力 | 裁判要点 / 关键段落 |"
+            );
             let _ = writeln!(md, "|---|---|---|---|---|---|");
             for (i, c) in t.cases.iter().enumerate() {
                 let _ = writeln!(
@@ -294,7 +302,11 @@ impl Report {
         }
         h.push_str("</table>");
         if !p.facts.trim().is_empty() {
-            let _ = write!(h, "<h2>待决案件基本事实</h2><p>{}</p>", escape(p.facts.trim()));
+            let _ = write!(
+                h,
+                "<h2>待决案件基本事实</h2><p>{}</p>",
+                escape(p.facts.trim())
+            );
         }
         let _ = write!(h, "<h2>检索结果（共{}件）</h2>", self.total);
         for t in &self.tiers {
@@ -322,9 +334,9 @@ impl Report {
             }
             h.push_str("</tbody></table>");
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<h2>检索结论</h2><p class=\"conclusion\">{}</p></body></html>\n",
+            "<h2>检索结论</h2><p class=\"conclusion\">{}</p></body></html>",
             escape(&self.conclusion)
         );
         h
@@ -346,7 +358,10 @@ mod tests {
 
     #[test]
     fn snippet_html_becomes_plain_text() {
-        assert_eq!(plain_text("偷走<mark>手机</mark> &lt;1&gt; &amp;"), "偷走手机 <1> &");
+        assert_eq!(
+            plain_text("偷走<mark>手机</mark> &lt;1&gt; &amp;"),
+            "偷走手机 <1> &"
+        );
     }
 
     #[test]

@@ -272,8 +272,8 @@ impl Store {
     /// The courts a case is restricted to (empty: public).
     pub fn visibility(&self, case_id: &str) -> Result<Vec<String>> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare("SELECT court FROM case_permissions WHERE case_id = ?1 ORDER BY court")?;
+        let mut stmt =
+            conn.prepare("SELECT court FROM case_permissions WHERE case_id = ?1 ORDER BY court")?;
         let rows = stmt.query_map(params![case_id], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -386,7 +386,10 @@ mod tests {
         let (dir, s) = store();
         let (info, secret) = s.create_key(Role::Judge, "某法院", "").expect("key");
         assert_eq!(secret.len(), 64);
-        assert_eq!(s.key_by_secret(&secret).expect("lookup"), Some(info.clone()));
+        assert_eq!(
+            s.key_by_secret(&secret).expect("lookup"),
+            Some(info.clone())
+        );
         assert_eq!(s.key_by_secret("nope").expect("lookup"), None);
         let raw = std::fs::read(dir.path().join(DB_FILE)).expect("db file");
         let raw = String::from_utf8_lossy(&raw);
@@ -407,8 +410,10 @@ mod tests {
     fn audit_is_append_only_and_newest_first() {
         let (_d, s) = store();
         let (k, _) = s.create_key(Role::Admin, "甲法院", "a").expect("key");
-        s.append_audit(&k, "search", "盗窃", &["x".into()]).expect("a1");
-        s.append_audit(&k, "view_case", "y", &["y".into()]).expect("a2");
+        s.append_audit(&k, "search", "盗窃", &["x".into()])
+            .expect("a1");
+        s.append_audit(&k, "view_case", "y", &["y".into()])
+            .expect("a2");
         let rows = s.audit(&AuditFilter::default()).expect("rows");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].action, "view_case");

@@ -27,7 +27,10 @@ fn render(report: &Report, format: ReportFormat, status: StatusCode) -> Result<R
     };
     Ok((
         status,
-        [(header::CONTENT_TYPE, ctype.to_string()), (header::LOCATION, location)],
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (header::LOCATION, location),
+        ],
         body,
     )
         .into_response())
@@ -60,8 +63,7 @@ pub(crate) async fn create(
                     return Err(AppError::NotFound(format!("no case {id}")));
                 }
                 let mode = body.query.mode;
-                let (more, _) =
-                    similar_cases(s, &hidden, id, body.query.top_k, mode, true)?;
+                let (more, _) = similar_cases(s, &hidden, id, body.query.top_k, mode, true)?;
                 for h in more {
                     if !hits.iter().any(|x| x.id == h.id) {
                         hits.push(h);
@@ -87,7 +89,8 @@ pub(crate) async fn create(
                 .map_err(|e| AppError::Internal(format!("report json: {e}")))?;
             s.store.save_report(k, &report.id, &json)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
-            s.store.append_audit(k, "report", &report.query_text, &ids)?;
+            s.store
+                .append_audit(k, "report", &report.query_text, &ids)?;
             Ok(report)
         })
         .await?;
@@ -138,4 +141,3 @@ pub(crate) async fn get(
         .await?;
     render(&report, p.format, StatusCode::OK)
 }
-

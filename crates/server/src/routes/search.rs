@@ -50,12 +50,24 @@ pub(crate) fn search_cases(
             hits.sort_by_key(old);
         }
     }
-    let page = hits.into_iter().skip(body.offset).take(body.top_k).collect();
+    let page = hits
+        .into_iter()
+        .skip(body.offset)
+        .take(body.top_k)
+        .collect();
     Ok((page, mode))
 }
 
-pub(crate) fn response(hits: &[RankedCase], explain: bool, mode: SearchMode, started: Instant) -> SearchResponse {
-    let hits: Vec<HitOut> = hits.iter().map(|h| HitOut::from_ranked(h, explain)).collect();
+pub(crate) fn response(
+    hits: &[RankedCase],
+    explain: bool,
+    mode: SearchMode,
+    started: Instant,
+) -> SearchResponse {
+    let hits: Vec<HitOut> = hits
+        .iter()
+        .map(|h| HitOut::from_ranked(h, explain))
+        .collect();
     SearchResponse {
         groups: groups(&hits),
         hits,
@@ -86,7 +98,8 @@ pub(crate) async fn search(
             let hidden = caller.hidden(&s.store)?;
             let (hits, mode) = search_cases(&s.engine, &hidden, &body)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
-            s.store.append_audit(&caller.0, "search", &body.text(), &ids)?;
+            s.store
+                .append_audit(&caller.0, "search", &body.text(), &ids)?;
             Ok(response(&hits, body.explain, mode, started))
         })
         .await?;

@@ -73,17 +73,20 @@ pub(crate) async fn statute(
                 law: law.clone(),
                 article,
             };
-            let mut hits = s.engine.index().search(&SearchRequest {
-                text: String::new(),
-                filters: Filters {
-                    statutes: vec![sref.clone()],
-                    ..Filters::default()
-                },
-                top_k: p.top_k + hidden.len(),
-                offset: 0,
-                snippets: true,
-            })
-            .map_err(leian_engine::EngineError::from)?;
+            let mut hits = s
+                .engine
+                .index()
+                .search(&SearchRequest {
+                    text: String::new(),
+                    filters: Filters {
+                        statutes: vec![sref.clone()],
+                        ..Filters::default()
+                    },
+                    top_k: p.top_k + hidden.len(),
+                    offset: 0,
+                    snippets: true,
+                })
+                .map_err(leian_engine::EngineError::from)?;
             hits.retain(|h| !hidden.contains(h.id.as_str()));
             // guiding cases first, newest first within a tier (the index's order)
             hits.sort_by_key(|h| h.case.tier);

@@ -47,7 +47,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         e.has_dense(),
     );
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()
@@ -80,7 +83,11 @@ pub(crate) async fn app_js() -> Response {
 }
 
 pub(crate) async fn style_css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE_CSS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLE_CSS,
+    )
+        .into_response()
 }
 
 pub(crate) async fn not_found() -> AppError {
