@@ -4,6 +4,7 @@
 //! or HTTP.
 
 pub mod case;
+pub mod circumstances;
 pub mod error;
 pub mod extract;
 pub mod numerals;
@@ -11,6 +12,7 @@ pub mod reader;
 pub mod statute;
 
 pub use case::*;
+pub use circumstances::{extract_circumstances, Circumstance, CircumstanceEffect};
 pub use error::{IngestError, Result};
 pub use extract::{extract_case, field_coverage, fill_from_text};
 pub use numerals::{parse_cn_int, parse_term_months};
