@@ -366,6 +366,45 @@ fn auth_failures_are_401_and_403() {
 }
 
 #[test]
+fn keys_listed_and_revoked_by_the_cli_stop_working_at_once() {
+    let f = start(false, None);
+    let index = f._dir.path().to_str().expect("utf-8 temp path");
+    let out = crate::leian(&["keys", "list", "--json", "--index", index]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(listed.len(), 3);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&f.judge_b), "a listing never shows a secret");
+    let b = listed
+        .iter()
+        .find(|k| k["key"]["court"] == "乙法院")
+        .expect("乙法院's key listed");
+    assert!(b["revoked_at"].is_null());
+    let id = b["key"]["id"].as_i64().expect("id").to_string();
+    assert_eq!(f.get("/v1/whoami", &f.judge_b).status, 200);
+    let out = crate::leian(&["keys", "revoke", "--index", index, &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the running server sees the revocation on the next request
+    assert_eq!(f.get("/v1/whoami", &f.judge_b).status, 401);
+    assert_eq!(f.get("/v1/whoami", &f.judge_a).status, 200);
+    // revoking twice, or an unknown id, is an error that names the id
+    let out = crate::leian(&["keys", "revoke", "--index", index, &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("id {id}")));
+}
+
+#[test]
 fn bad_input_gets_json_errors_never_500() {
     let f = start(true, None);
     let a = f.addr();

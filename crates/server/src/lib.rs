@@ -28,7 +28,7 @@ pub use api::{
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use state::{AppState, ServerOptions};
-pub use store::{AuditFilter, AuditRow, KeyInfo, Role, Store, DB_FILE};
+pub use store::{AuditFilter, AuditRow, KeyInfo, KeyListing, Role, Store, DB_FILE};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};

@@ -87,6 +87,26 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// Brings a database made by an older leian up to the current schema.
+fn migrate(conn: &Connection) -> Result<()> {
+    let has_revoked = conn
+        .prepare("SELECT 1 FROM pragma_table_info('keys') WHERE name = 'revoked_at'")?
+        .exists([])?;
+    if !has_revoked {
+        conn.execute_batch("ALTER TABLE keys ADD COLUMN revoked_at TEXT;")?;
+    }
+    Ok(())
+}
+
+/// A key as listed to its admin: no secret, no hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyListing {
+    pub key: KeyInfo,
+    pub created_at: String,
+    /// When the key was revoked; a revoked key no longer authenticates.
+    pub revoked_at: Option<String>,
+}
+
 /// A key as stored (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
@@ -181,6 +201,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -221,12 +242,59 @@ impl Store {
         ))
     }
 
+    /// Every key, oldest first, revoked ones included.
+    pub fn list_keys(&self) -> Result<Vec<KeyListing>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, name, court, role, created_at, revoked_at FROM keys ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, court, role, created_at, revoked_at) = row?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                AppError::Internal(format!("key {id} has an unknown role {role:?}"))
+            })?;
+            out.push(KeyListing {
+                key: KeyInfo {
+                    id,
+                    name,
+                    court,
+                    role,
+                },
+                created_at,
+                revoked_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revokes key `id` at once (the next request with it gets 401). Returns false when
+    /// there is no such key or it was already revoked.
+    pub fn revoke_key(&self, id: i64) -> Result<bool> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now_iso()],
+        )?;
+        Ok(n == 1)
+    }
+
     /// The key with this secret, if any.
     pub fn key_by_secret(&self, secret: &str) -> Result<Option<KeyInfo>> {
         let conn = self.conn()?;
         let row = conn
             .query_row(
-                "SELECT id, name, court, role FROM keys WHERE hash = ?1",
+                "SELECT id, name, court, role FROM keys WHERE hash = ?1 AND revoked_at IS NULL",
                 params![hash_secret(secret)],
                 |r| {
                     Ok((
