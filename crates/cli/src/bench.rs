@@ -82,7 +82,13 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
                 cache_dir: None,
                 max_chunks: None,
             })?;
-            let s = crate::ingest::ingest_paths(&engine, std::slice::from_ref(path), format, true)?;
+            let s = crate::ingest::ingest_paths(
+                &engine,
+                std::slice::from_ref(path),
+                format,
+                true,
+                usize::MAX,
+            )?;
             count = s.cases;
             rates.push(s.cases as f64 / s.seconds);
             if format == Format::Lecard {
@@ -161,7 +167,7 @@ fn dense_rows(args: &BenchArgs, dir: &std::path::Path, queries: &[String]) -> Re
         bail!(
             "{} has no usable vectors/model: {}",
             dir.display(),
-            engine.dense_off_reason().unwrap_or("?")
+            engine.dense_off_reason().unwrap_or_else(|| "?".into())
         );
     }
     let embedder = leian_embed::Embedder::load(

@@ -22,6 +22,10 @@ pub(crate) struct IngestArgs {
     /// Do not print each skipped record (the summary still counts them).
     #[arg(long)]
     quiet: bool,
+    /// Commit every N cases. Each commit is acknowledged on stdout (`committed N cases`):
+    /// acknowledged cases survive a crash; a crash loses at most the uncommitted batch.
+    #[arg(long, default_value_t = 2000)]
+    batch: usize,
     #[command(flatten)]
     model: crate::model::ModelArgs,
 }
@@ -39,7 +43,7 @@ pub(crate) struct IngestSummary {
 
 pub(crate) fn run(args: IngestArgs) -> Result<()> {
     let engine = args.model.open_engine(&args.index)?;
-    let summary = ingest_paths(&engine, &args.paths, args.format, args.quiet)?;
+    let summary = ingest_paths(&engine, &args.paths, args.format, args.quiet, args.batch)?;
     println!(
         "ingested {} cases and {} statutes, skipped {} records, in {:.1} s ({:.0} cases/s); index now holds {} cases",
         summary.cases,
@@ -63,17 +67,21 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads every path and upserts its records in one commit. Bad records are reported on
-/// stderr (file:line: message) and skipped; nothing already stored is touched by them.
+/// Reads every path and upserts its records, committing every `batch` cases (and at the
+/// end). Bad records are reported on stderr (file:line: message) and skipped; nothing
+/// already stored is touched by them.
 pub(crate) fn ingest_paths(
     engine: &Engine,
     paths: &[PathBuf],
     format: Format,
     quiet: bool,
+    batch: usize,
 ) -> Result<IngestSummary> {
     let start = Instant::now();
+    let batch = batch.max(1);
     let mut summary = IngestSummary::default();
     let mut writer = engine.writer()?;
+    let mut in_batch = 0usize;
     for path in paths {
         let records =
             read_path(path, format).with_context(|| format!("reading {}", path.display()))?;
@@ -88,6 +96,13 @@ pub(crate) fn ingest_paths(
                 Ok(Item::Case(case)) => {
                     writer.upsert(*case)?;
                     summary.cases += 1;
+                    in_batch += 1;
+                    if in_batch >= batch {
+                        writer.note_source(source_line(path, in_batch));
+                        bar.suspend(|| commit(writer, &mut summary))?;
+                        writer = engine.writer()?;
+                        in_batch = 0;
+                    }
                 }
                 Ok(Item::Statute(article)) => {
                     writer.upsert_statute(&article)?;
@@ -104,6 +119,28 @@ pub(crate) fn ingest_paths(
         }
         bar.finish_and_clear();
     }
+    if in_batch > 0 || summary.cases == 0 {
+        if let Some(path) = paths.last() {
+            if in_batch > 0 {
+                writer.note_source(source_line(path, in_batch));
+            }
+        }
+        commit(writer, &mut summary)?;
+    }
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// A line of the generation's source manifest.
+fn source_line(path: &std::path::Path, cases: usize) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{now} ingest {} ({cases} cases)", path.display())
+}
+
+/// Embeds and commits what `writer` holds, then acknowledges it on stdout.
+fn commit(writer: leian_engine::EngineWriter<'_>, summary: &mut IngestSummary) -> Result<()> {
     let to_embed = writer.pending_embeddings();
     let bar = ProgressBar::new(to_embed as u64);
     bar.set_style(
@@ -111,9 +148,9 @@ pub(crate) fn ingest_paths(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let stats = writer.commit(&mut |done, _| bar.set_position(done as u64))?;
-    summary.chunks_embedded = stats.chunks;
-    summary.chunks_computed = stats.chunks_computed;
     bar.finish_and_clear();
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(summary)
+    summary.chunks_embedded += stats.chunks;
+    summary.chunks_computed += stats.chunks_computed;
+    println!("committed {} cases", summary.cases);
+    Ok(())
 }

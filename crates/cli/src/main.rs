@@ -6,6 +6,7 @@ mod demo;
 mod eval;
 mod ingest;
 mod keys;
+mod lifecycle;
 mod model;
 mod search;
 mod serve;
@@ -45,6 +46,14 @@ enum Command {
     /// Manage API keys for the server.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Rebuild the index into a new generation (e.g. with a new model) while it serves.
+    Rebuild(lifecycle::RebuildArgs),
+    /// Write a consistent snapshot of the index (and the server's database) to a file.
+    Backup(lifecycle::BackupArgs),
+    /// Restore an index from a backup file.
+    Restore(lifecycle::RestoreArgs),
+    /// Show what the index holds: cases per tier/category/court level, generations, disk.
+    Stats(lifecycle::StatsArgs),
 }
 
 /// Default data dir, relative to the working directory.
@@ -71,6 +80,10 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(c) => keys::run(c),
+        Command::Rebuild(a) => lifecycle::rebuild(a),
+        Command::Backup(a) => lifecycle::backup(a),
+        Command::Restore(a) => lifecycle::restore(a),
+        Command::Stats(a) => lifecycle::stats(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

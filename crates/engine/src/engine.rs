@@ -2,20 +2,19 @@
 
 use crate::error::{EngineError, Result};
 use crate::fusion::{fuse, Fusion, ListPosition};
+use crate::generation::{collect_garbage, lock_writer, poisoned, verify_generation, Generation};
 use crate::key::doc_key;
-use leian_embed::{chunk_sections, ChunkOptions, Embedder, EmbeddingCache};
-use leian_index::{CaseIndex, Filters, Hit, SearchRequest};
+use crate::model::{DenseModel, CACHE_DIR};
+use leian_embed::{chunk_sections, ChunkOptions};
+use leian_index::{current_generation, CaseIndex, Filters, Hit, SearchRequest};
 use leian_ingest::{AuthorityTier, Case, CaseId, StatuteArticle};
-use leian_vector::{HnswParams, VectorStore};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
-
-/// Vectors live beside the tantivy index, in the same generation directory.
-const VECTORS_DIR: &str = "vectors";
-/// The embedding cache lives at the index root: it outlives generations.
-const CACHE_DIR: &str = "embed-cache";
+use std::time::{Duration, Instant};
 
 /// How to open an [`Engine`]; `EngineOptions { index_dir, ..Default::default() }` is BM25-only.
 #[derive(Debug, Clone, Default)]
@@ -124,37 +123,55 @@ pub struct RankedCase {
     pub snippet: Option<String>,
     pub matched_field: Option<String>,
     pub explain: Explain,
-}
-
-/// The dense half: model, vectors, cache. Absent without a model.
-struct Dense {
-    embedder: Embedder,
-    vectors: RwLock<VectorStore>,
-    cache: Mutex<EmbeddingCache>,
-    chunking: ChunkOptions,
+    /// The generation that answered (all hits of one search share it).
+    pub generation: u32,
 }
 
 /// BM25 + dense search over one index directory. `Send + Sync`: share it in an `Arc`.
+///
+/// The engine serves the live generation of the directory. Every search takes the
+/// generation that is live when it starts and uses only it, so a rebuild that switches
+/// generations never gives a search a mix of two. Commits and switches made by other
+/// processes (`leian ingest`, `leian rebuild` beside a running server) are noticed within
+/// [`Engine::REFRESH_INTERVAL`].
 pub struct Engine {
-    index: CaseIndex,
-    dense: Option<Arc<Dense>>,
-    /// Why dense search is off, when it is.
-    dense_off_reason: Option<String>,
-    /// Vector key → case id, for every case that has vectors.
-    keys: RwLock<HashMap<u64, CaseId>>,
+    root: PathBuf,
+    options: EngineOptions,
+    /// The model loaded at open (or by a rebuild with a new model).
+    model: RwLock<Option<Arc<DenseModel>>>,
+    /// Why there is no model, when there is none.
+    model_off_reason: Option<String>,
+    live: RwLock<Arc<Generation>>,
+    last_refresh: Mutex<Instant>,
 }
 
 impl Engine {
+    /// How often a search checks whether another process committed or switched.
+    pub const REFRESH_INTERVAL: Duration = Duration::from_millis(100);
+
     /// Opens (or creates) the index and, when the model dir holds a model, the dense half.
     /// Without a model the engine is BM25-only and logs one warning saying how to get it.
+    ///
+    /// The live generation is verified (checksums, stored cases, vectors) and refused
+    /// with [`EngineError::CorruptGeneration`] when damaged; generations no process uses
+    /// any more (older ones, half-built ones a crash left) are removed.
     pub fn open(options: &EngineOptions) -> Result<Engine> {
-        let index = CaseIndex::open_or_create(&options.index_dir)?;
-        let (dense, reason) = match &options.model_dir {
+        let root = options.index_dir.clone();
+        let index = CaseIndex::open_or_create(&root)?;
+        if let Err(reason) = verify_generation(&index) {
+            return Err(EngineError::CorruptGeneration {
+                root,
+                generation: index.generation_name().to_string(),
+                reason,
+            });
+        }
+        let (model, reason) = match &options.model_dir {
             Some(dir) if dir.join("config.json").exists() => {
-                match Self::open_dense(&index, dir, options)? {
-                    Ok(d) => (Some(Arc::new(d)), None),
-                    Err(reason) => (None, Some(reason)),
-                }
+                let cache_dir = Self::cache_dir_of(options);
+                (
+                    Some(Arc::new(DenseModel::load(dir, &cache_dir, options.max_chunks)?)),
+                    None,
+                )
             }
             Some(dir) => (
                 None,
@@ -165,111 +182,215 @@ impl Engine {
             ),
             None => (None, Some("no embedding model configured: search is BM25-only".into())),
         };
-        if let Some(r) = &reason {
+        let generation = Generation::open(index, model.as_ref(), reason.as_deref())?;
+        if let Some(r) = &generation.dense_off_reason {
             tracing::info!("{r}");
         }
-        let mut keys = HashMap::new();
-        if let Some(d) = &dense {
-            let store = d.vectors.read().map_err(|_| poisoned())?;
-            for id in index.all_ids()? {
-                let k = doc_key(&id);
-                if store.contains(k) {
-                    keys.insert(k, id);
-                }
-            }
+        if let Err(e) = collect_garbage(&root, &generation.name) {
+            tracing::warn!("could not clean old generations: {e}");
         }
         Ok(Engine {
-            index,
-            dense,
-            dense_off_reason: reason,
-            keys: RwLock::new(keys),
+            root,
+            options: options.clone(),
+            model: RwLock::new(model),
+            model_off_reason: reason,
+            live: RwLock::new(Arc::new(generation)),
+            last_refresh: Mutex::new(Instant::now()),
         })
     }
 
-    /// Loads the model and the vectors; `Ok(Err(reason))` when they exist but don't fit
-    /// together (e.g. vectors made by another model), so the engine runs BM25-only.
-    fn open_dense(
-        index: &CaseIndex,
-        model_dir: &Path,
-        options: &EngineOptions,
-    ) -> Result<std::result::Result<Dense, String>> {
-        let cache_dir = options.cache_dir.as_deref();
-        let embedder = Embedder::load(model_dir)?;
-        let vec_dir = index.generation_dir().join(VECTORS_DIR);
-        let vectors = if vec_dir.join("meta.json").exists() {
-            let store = VectorStore::open(&vec_dir)?;
-            if store.model_id() != embedder.model_id() {
-                return Ok(Err(format!(
-                    "the index's vectors were made by model {} but the loaded model is {}: \
-                     dense search is off until the index is rebuilt with this model",
-                    store.model_id(),
-                    embedder.model_id()
-                )));
-            }
-            store
-        } else {
-            VectorStore::create(embedder.dim(), HnswParams::default())?
-                .with_model_id(embedder.model_id())
-        };
-        let cache_dir = cache_dir
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| index.root().join(CACHE_DIR));
-        let cache = EmbeddingCache::open(&cache_dir, embedder.model_id())?;
-        Ok(Ok(Dense {
-            embedder,
-            vectors: RwLock::new(vectors),
-            cache: Mutex::new(cache),
-            chunking: ChunkOptions {
-                max_chunks: options
-                    .max_chunks
-                    .unwrap_or(ChunkOptions::default().max_chunks)
-                    .max(1),
-                ..ChunkOptions::default()
-            },
-        }))
+    fn cache_dir_of(options: &EngineOptions) -> PathBuf {
+        options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| options.index_dir.join(CACHE_DIR))
     }
 
-    pub fn index(&self) -> &CaseIndex {
-        &self.index
+    /// The index directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The live generation, after noticing other processes' commits and switches (at
+    /// most every [`Engine::REFRESH_INTERVAL`]).
+    pub(crate) fn current(&self) -> Result<Arc<Generation>> {
+        let due = match self.last_refresh.try_lock() {
+            Ok(mut last) if last.elapsed() >= Self::REFRESH_INTERVAL => {
+                *last = Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if due {
+            self.refresh()?;
+        }
+        Ok(self.live.read().map_err(|_| poisoned())?.clone())
+    }
+
+    /// Checks now for commits and generation switches made by other processes.
+    pub fn refresh(&self) -> Result<()> {
+        let live = self.live.read().map_err(|_| poisoned())?.clone();
+        let current = current_generation(&self.root)?;
+        match current {
+            Some(name) if name != live.name => {
+                let index = CaseIndex::open_generation(&self.root, &name, Default::default())?;
+                let model = self.model_for(&index)?;
+                let generation =
+                    Generation::open(index, model.as_ref(), self.model_off_reason.as_deref())?;
+                tracing::info!(from = %live.name, to = %name, "switched to the new live generation");
+                self.install(generation)?;
+            }
+            _ => {
+                let seq = live.index.meta()?.commit_seq;
+                if seq != live.seq.load(Ordering::SeqCst) {
+                    live.reload(seq)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The model for a generation another process made: ours when the ids match, else
+    /// the one its meta names (loaded once and kept).
+    fn model_for(&self, index: &CaseIndex) -> Result<Option<Arc<DenseModel>>> {
+        let ours = self.model.read().map_err(|_| poisoned())?.clone();
+        let meta = index.meta()?;
+        let Some(want) = meta.model_id else {
+            return Ok(ours);
+        };
+        if ours.as_ref().is_some_and(|m| m.id() == want) {
+            return Ok(ours);
+        }
+        if let Some(dir) = meta.model_dir.map(PathBuf::from) {
+            if dir.join("config.json").exists() {
+                let m = Arc::new(DenseModel::load(
+                    &dir,
+                    &Self::cache_dir_of(&self.options),
+                    self.options.max_chunks,
+                )?);
+                if m.id() == want {
+                    *self.model.write().map_err(|_| poisoned())? = Some(m.clone());
+                    return Ok(Some(m));
+                }
+            }
+        }
+        Ok(ours)
+    }
+
+    /// Makes `generation` the one searches use; the old one is removed when its last
+    /// reader is done.
+    fn install(&self, generation: Generation) -> Result<()> {
+        let mut live = self.live.write().map_err(|_| poisoned())?;
+        live.retired.store(true, Ordering::SeqCst);
+        *live = Arc::new(generation);
+        Ok(())
+    }
+
+    pub(crate) fn cache_dir(&self) -> PathBuf {
+        Self::cache_dir_of(&self.options)
+    }
+
+    pub(crate) fn max_chunks(&self) -> Option<usize> {
+        self.options.max_chunks
+    }
+
+    pub(crate) fn loaded_model(&self) -> Result<Option<Arc<DenseModel>>> {
+        Ok(self.model.read().map_err(|_| poisoned())?.clone())
+    }
+
+    pub(crate) fn set_loaded_model(&self, model: Option<Arc<DenseModel>>) -> Result<()> {
+        *self.model.write().map_err(|_| poisoned())? = model;
+        Ok(())
+    }
+
+    pub(crate) fn install_generation(&self, generation: Generation) -> Result<()> {
+        self.install(generation)
+    }
+
+    /// The chunks of `case` that `model` embeds.
+    pub(crate) fn chunk_texts(case: &Case, model: &DenseModel) -> Vec<String> {
+        Self::chunks_of(case, &model.chunking)
+    }
+
+    /// The live generation's full-text index (a cheap handle).
+    pub fn index(&self) -> CaseIndex {
+        self.live
+            .read()
+            .map(|g| g.index.clone())
+            .unwrap_or_else(|g| g.into_inner().index.clone())
+    }
+
+    /// The live generation's name (`gen-000002`).
+    pub fn generation(&self) -> String {
+        self.live.read().map(|g| g.name.clone()).unwrap_or_default()
     }
 
     /// Whether the case has vectors (false without a model).
     pub fn has_vectors(&self, id: &CaseId) -> bool {
-        self.keys
+        self.live
             .read()
-            .map(|k| k.get(&doc_key(id)) == Some(id))
+            .ok()
+            .and_then(|g| g.keys.read().ok().map(|k| k.get(&doc_key(id)) == Some(id)))
             .unwrap_or(false)
     }
 
     /// Whether dense and hybrid search are available.
     pub fn has_dense(&self) -> bool {
-        self.dense.is_some()
+        self.live.read().map(|g| g.dense.is_some()).unwrap_or(false)
     }
 
     /// Why dense search is off, when it is.
-    pub fn dense_off_reason(&self) -> Option<&str> {
-        self.dense_off_reason.as_deref()
+    pub fn dense_off_reason(&self) -> Option<String> {
+        self.live
+            .read()
+            .ok()
+            .and_then(|g| g.dense_off_reason.clone())
     }
 
-    /// The embedding model id, when one is loaded.
-    pub fn model_id(&self) -> Option<&str> {
-        self.dense.as_ref().map(|d| d.embedder.model_id())
+    /// The embedding model id of the live generation, when dense search is on.
+    pub fn model_id(&self) -> Option<String> {
+        self.live
+            .read()
+            .ok()
+            .and_then(|g| g.dense.as_ref().map(|d| d.model.id().to_string()))
     }
 
     pub fn get(&self, id: &CaseId) -> Result<Option<Case>> {
-        Ok(self.index.get(id)?)
+        Ok(self.current()?.index.get(id)?)
     }
 
     pub fn statute(&self, law: &str, article: u32) -> Result<Option<StatuteArticle>> {
-        Ok(self.index.statute(law, article)?)
+        Ok(self.current()?.index.statute(law, article)?)
     }
 
+    /// A writer: waits for any other writer (another process's ingest, a rebuild, a
+    /// backup) to finish, then sees the latest commit before changing anything.
     pub fn writer(&self) -> Result<EngineWriter<'_>> {
+        let lock = lock_writer(&self.root, true)?
+            .ok_or_else(|| EngineError::WriterBusy(self.root.clone()))?;
+        self.writer_with(lock)
+    }
+
+    /// A writer only if no other is active; [`EngineError::WriterBusy`] otherwise (for
+    /// servers, which should not make a request wait for a long rebuild).
+    pub fn try_writer(&self) -> Result<EngineWriter<'_>> {
+        let lock = lock_writer(&self.root, false)?
+            .ok_or_else(|| EngineError::WriterBusy(self.root.clone()))?;
+        self.writer_with(lock)
+    }
+
+    fn writer_with(&self, lock: File) -> Result<EngineWriter<'_>> {
+        self.refresh()?;
+        let generation = self.live.read().map_err(|_| poisoned())?.clone();
+        let writer = generation.index.writer()?;
         Ok(EngineWriter {
-            engine: self,
-            writer: self.index.writer()?,
+            _engine: std::marker::PhantomData,
+            generation,
+            writer,
             pending: Vec::new(),
             deleted: Vec::new(),
+            sources: Vec::new(),
+            _lock: lock,
         })
     }
 
@@ -293,32 +414,35 @@ impl Engine {
     /// model is loaded (the hit's `explain.mode` says so) — except that `dense` alone,
     /// asked explicitly, is an error without a model.
     pub fn search(&self, query: &Query) -> Result<Vec<RankedCase>> {
-        let qvec = self.query_vector(query)?;
-        self.search_with_vector(query, qvec.as_deref(), None)
+        let g = self.current()?;
+        let qvec = Self::query_vector_in(&g, query)?;
+        Self::search_with_vector(&g, query, qvec.as_deref(), None)
     }
 
     /// Cases similar to an indexed one: its facts as the query text and its own facts
     /// embedding (from the cache) as the query vector; the case itself is left out.
     pub fn similar(&self, id: &CaseId, query: &Query) -> Result<Vec<RankedCase>> {
-        let case = self
+        let g = self.current()?;
+        let case = g
             .index
             .get(id)?
             .ok_or_else(|| EngineError::CaseNotFound(id.clone()))?;
         let mut q = query.clone();
         q.text = case.fact_text().to_string();
         q.top_k += 1;
-        let qvec = match (&self.dense, q.mode) {
+        let qvec = match (&g.dense, q.mode) {
             (Some(d), SearchMode::Dense | SearchMode::Hybrid) => {
-                let chunks = Self::chunks_of(&case, &d.chunking);
+                let m = &d.model;
+                let chunks = Self::chunks_of(&case, &m.chunking);
                 let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
-                let mut cache = d.cache.lock().map_err(|_| poisoned())?;
-                let vecs = d.embedder.embed_passages_cached(&mut cache, &refs)?;
+                let mut cache = m.cache.lock().map_err(|_| poisoned())?;
+                let vecs = m.embedder.embed_passages_cached(&mut cache, &refs)?;
                 cache.flush()?;
                 vecs.into_iter().next()
             }
             _ => None,
         };
-        let mut hits = self.search_with_vector(&q, qvec.as_deref(), Some(id))?;
+        let mut hits = Self::search_with_vector(&g, &q, qvec.as_deref(), Some(id))?;
         hits.truncate(query.top_k);
         Ok(hits)
     }
@@ -326,8 +450,9 @@ impl Engine {
     /// The whole fused ranking (to the query's depth), without loading cases or
     /// snippets: what evaluations need. The query's `offset`/`top_k` only widen the depth.
     pub fn rank(&self, query: &Query) -> Result<Vec<(CaseId, f32, Explain)>> {
-        let qvec = self.query_vector(query)?;
-        self.rank_with_vector(query, qvec.as_deref())
+        let g = self.current()?;
+        let qvec = Self::query_vector_in(&g, query)?;
+        Ok(Self::fused_ranking(&g, query, qvec.as_deref(), None)?.0)
     }
 
     /// [`Engine::rank`] with a query vector computed earlier (evaluations that try many
@@ -337,21 +462,27 @@ impl Engine {
         query: &Query,
         qvec: Option<&[f32]>,
     ) -> Result<Vec<(CaseId, f32, Explain)>> {
-        Ok(self.fused_ranking(query, qvec, None)?.0)
+        let g = self.current()?;
+        Ok(Self::fused_ranking(&g, query, qvec, None)?.0)
     }
 
     /// The query's embedding (`query: ` prefix), or `None` in BM25 mode, for a blank
     /// query, or without a model (an error if the mode is dense).
     pub fn query_vector(&self, query: &Query) -> Result<Option<Vec<f32>>> {
-        Ok(match (query.mode, &self.dense) {
+        let g = self.current()?;
+        Self::query_vector_in(&g, query)
+    }
+
+    fn query_vector_in(g: &Generation, query: &Query) -> Result<Option<Vec<f32>>> {
+        Ok(match (query.mode, &g.dense) {
             (SearchMode::Bm25, _) => None,
             (_, Some(d)) if !query.text.trim().is_empty() => {
-                let v = d.embedder.embed_queries(&[query.text.as_str()])?;
+                let v = d.model.embedder.embed_queries(&[query.text.as_str()])?;
                 v.into_iter().next()
             }
             (SearchMode::Dense, None) => {
                 return Err(EngineError::DenseUnavailable(
-                    self.dense_off_reason
+                    g.dense_off_reason
                         .clone()
                         .unwrap_or_else(|| "no model".into()),
                 ))
@@ -362,7 +493,7 @@ impl Engine {
 
     #[allow(clippy::type_complexity)]
     fn fused_ranking(
-        &self,
+        g: &Generation,
         query: &Query,
         qvec: Option<&[f32]>,
         exclude: Option<&CaseId>,
@@ -377,7 +508,7 @@ impl Engine {
         let bm25: Vec<Hit> = if mode == SearchMode::Dense {
             Vec::new()
         } else {
-            self.index.search(&SearchRequest {
+            g.index.search(&SearchRequest {
                 text: query.text.clone(),
                 filters: query.filters.clone(),
                 top_k: depth,
@@ -387,7 +518,7 @@ impl Engine {
         };
         let dense: Vec<(CaseId, f32)> = match (mode, qvec) {
             (SearchMode::Bm25, _) | (_, None) => Vec::new(),
-            (_, Some(v)) => self.dense_list(v, &query.filters, depth)?,
+            (_, Some(v)) => Self::dense_list(g, v, &query.filters, depth)?,
         };
         let bm25_list: Vec<(CaseId, f32)> = bm25.iter().map(|h| (h.id.clone(), h.score)).collect();
         let fusion = match mode {
@@ -426,7 +557,7 @@ impl Engine {
     }
 
     fn search_with_vector(
-        &self,
+        g: &Generation,
         query: &Query,
         qvec: Option<&[f32]>,
         exclude: Option<&CaseId>,
@@ -434,13 +565,13 @@ impl Engine {
         if query.top_k == 0 {
             return Ok(Vec::new());
         }
-        let (mut ranked, bm25) = self.fused_ranking(query, qvec, exclude)?;
+        let (mut ranked, bm25) = Self::fused_ranking(g, query, qvec, exclude)?;
         let mut cases: HashMap<CaseId, Case> = bm25.into_iter().map(|h| (h.id, h.case)).collect();
         if query.authority_order {
             // needs every candidate's tier: fetch the dense-only ones
             for (id, _, _) in &ranked {
                 if !cases.contains_key(id) {
-                    if let Some(c) = self.index.get(id)? {
+                    if let Some(c) = g.index.get(id)? {
                         cases.insert(id.clone(), c);
                     }
                 }
@@ -461,7 +592,7 @@ impl Engine {
         // snippets for the page only, from a BM25 pass restricted to the page's ids
         let mut snippets: HashMap<CaseId, (Option<String>, Option<String>)> = HashMap::new();
         if query.snippets && !page.is_empty() && !query.text.trim().is_empty() {
-            let hits = self.index.search(&SearchRequest {
+            let hits = g.index.search(&SearchRequest {
                 text: query.text.clone(),
                 filters: Filters {
                     ids: Some(page.iter().map(|p| p.0.clone()).collect()),
@@ -480,7 +611,7 @@ impl Engine {
         for (id, score, explain) in page {
             let case = match cases.remove(&id) {
                 Some(c) => c,
-                None => match self.index.get(&id)? {
+                None => match g.index.get(&id)? {
                     Some(c) => c,
                     None => continue, // deleted since the vector list was read
                 },
@@ -493,6 +624,7 @@ impl Engine {
                 snippet,
                 matched_field,
                 explain,
+                generation: g.number(),
             });
         }
         Ok(out)
@@ -501,25 +633,25 @@ impl Engine {
     /// The dense list: cases by cosine similarity of their best chunk, honouring the
     /// same filters as BM25 (the admitted set comes from the full-text index).
     fn dense_list(
-        &self,
+        g: &Generation,
         qvec: &[f32],
         filters: &Filters,
         depth: usize,
     ) -> Result<Vec<(CaseId, f32)>> {
-        let Some(d) = &self.dense else {
+        let Some(d) = &g.dense else {
             return Ok(Vec::new());
         };
-        let keys = self.keys.read().map_err(|_| poisoned())?;
+        let keys = g.keys.read().map_err(|_| poisoned())?;
         let store = d.vectors.read().map_err(|_| poisoned())?;
         let found = if filters.is_empty() {
             store.search(qvec, depth, None)?
         } else {
-            let admitted: HashSet<u64> = self
+            let admitted: HashSet<u64> = g
                 .index
                 .search(&SearchRequest {
                     text: String::new(),
                     filters: filters.clone(),
-                    top_k: self.index.num_cases() as usize,
+                    top_k: g.index.num_cases() as usize,
                     offset: 0,
                     snippets: false,
                 })?
@@ -536,10 +668,6 @@ impl Engine {
     }
 }
 
-fn poisoned() -> EngineError {
-    EngineError::InvalidRequest("an earlier panic left the engine's state poisoned".into())
-}
-
 /// What a commit embedded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct CommitStats {
@@ -550,19 +678,24 @@ pub struct CommitStats {
 }
 
 /// Buffers upserts and deletes; [`EngineWriter::commit`] embeds what needs embedding
-/// (cache first), then writes both indexes.
+/// (cache first), then writes both indexes. Holds the index's writer lock (one writer
+/// across all processes) until dropped or committed.
 pub struct EngineWriter<'a> {
-    engine: &'a Engine,
+    _engine: std::marker::PhantomData<&'a Engine>,
+    generation: Arc<Generation>,
     writer: leian_index::CaseWriter,
     pending: Vec<Case>,
     deleted: Vec<CaseId>,
+    sources: Vec<String>,
+    _lock: File,
 }
 
 impl EngineWriter<'_> {
     /// Adds or replaces a case (same id = replace).
     pub fn upsert(&mut self, case: Case) -> Result<()> {
         self.writer.upsert(&case)?;
-        if self.engine.dense.is_some() {
+        self.deleted.retain(|id| id != &case.id);
+        if self.generation.dense.is_some() {
             self.pending.push(case);
         }
         Ok(())
@@ -578,86 +711,128 @@ impl EngineWriter<'_> {
         self.deleted.push(id.clone());
     }
 
+    /// Records what this commit loads (a line in the generation's source manifest).
+    pub fn note_source(&mut self, line: impl Into<String>) {
+        self.sources.push(line.into());
+    }
+
     /// Number of cases waiting to be embedded at commit.
     pub fn pending_embeddings(&self) -> usize {
         self.pending.len()
     }
 
-    /// Embeds pending cases (calling `progress(done, total)` as it goes), then commits the
-    /// full-text index and saves the vectors. Embeddings are cached before anything is
-    /// committed, so a crash here costs no model time on the next run.
+    /// Embeds pending cases (calling `progress(done, total)` as it goes), saves the
+    /// vectors, then commits the full-text index; `meta.json` (with the new commit_seq)
+    /// is written last. Embeddings are cached before anything is committed, so a crash
+    /// here costs no model time on the next run; a crash after the vectors are saved but
+    /// before the full-text commit leaves vectors the index does not know, which are
+    /// ignored. Only when this returns are the cases acknowledged.
     pub fn commit(self, progress: &mut dyn FnMut(usize, usize)) -> Result<CommitStats> {
-        let mut stats = CommitStats::default();
         let EngineWriter {
-            engine,
+            _engine,
+            generation,
             writer,
-            mut pending,
+            pending,
             deleted,
+            sources,
+            _lock,
         } = self;
-        // the last upsert of an id wins
-        let mut seen = HashSet::new();
-        pending.reverse();
-        pending.retain(|c| seen.insert(c.id.clone()));
-        pending.reverse();
-        let mut embedded: Vec<(u64, CaseId, Vec<Vec<f32>>)> = Vec::with_capacity(pending.len());
-        if let Some(d) = &engine.dense {
-            let total = pending.len();
-            const BATCH: usize = 16;
-            let mut done = 0;
-            for batch in pending.chunks(BATCH) {
-                let mut texts: Vec<String> = Vec::new();
-                let mut spans = Vec::with_capacity(batch.len());
-                for case in batch {
-                    let chunks = Engine::chunks_of(case, &d.chunking);
-                    spans.push((texts.len(), chunks.len()));
-                    texts.extend(chunks);
-                }
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let vecs = {
-                    let mut cache = d.cache.lock().map_err(|_| poisoned())?;
-                    let before = cache.len();
-                    let v = d.embedder.embed_passages_cached(&mut cache, &refs)?;
-                    stats.chunks += refs.len();
-                    stats.chunks_computed += cache.len() - before;
-                    cache.flush()?;
-                    v
-                };
-                for (case, (start, len)) in batch.iter().zip(spans) {
-                    if len > 0 {
-                        embedded.push((
-                            doc_key(&case.id),
-                            case.id.clone(),
-                            vecs[start..start + len].to_vec(),
-                        ));
-                    }
-                }
-                done += batch.len();
-                progress(done, total);
-            }
-        }
-        writer.commit()?;
-        if let Some(d) = &engine.dense {
-            let mut keys = engine.keys.write().map_err(|_| poisoned())?;
+        let (stats, embedded) = embed_cases(&generation, pending, progress)?;
+        if let Some(d) = &generation.dense {
             let mut store = d.vectors.write().map_err(|_| poisoned())?;
             for id in &deleted {
-                let k = doc_key(id);
-                store.delete_case(k);
-                keys.remove(&k);
+                store.delete_case(doc_key(id));
             }
-            for (k, id, chunks) in embedded {
-                if let Some(other) = keys.get(&k) {
-                    if other != &id {
+            for (k, id, chunks) in &embedded {
+                let keys = generation.keys.read().map_err(|_| poisoned())?;
+                if let Some(other) = keys.get(k) {
+                    if other != id {
                         return Err(EngineError::InvalidRequest(format!(
                             "case ids {other} and {id} have the same vector key; rename one"
                         )));
                     }
                 }
-                store.delete_case(k);
-                store.insert_case(k, &chunks)?;
+                drop(keys);
+                store.delete_case(*k);
+                store.insert_case(*k, chunks)?;
+            }
+            store.save(&generation.vectors_dir())?;
+        }
+        writer.commit()?;
+        let model = generation.dense.as_ref().map(|d| d.model.clone());
+        let meta = generation.index.update_meta(|m| {
+            if let Some(model) = &model {
+                m.model_id = Some(model.id().to_string());
+                m.model_dir = Some(model.dir.display().to_string());
+            }
+            m.sources.extend(sources);
+        })?;
+        {
+            let mut keys = generation.keys.write().map_err(|_| poisoned())?;
+            for id in &deleted {
+                keys.remove(&doc_key(id));
+            }
+            for (k, id, _) in embedded {
                 keys.insert(k, id);
             }
-            store.save(&engine.index.generation_dir().join(VECTORS_DIR))?;
         }
+        generation.seq.store(meta.commit_seq, Ordering::SeqCst);
         Ok(stats)
     }
+}
+
+/// A case's chunk vectors, ready for the vector store.
+type EmbeddedCase = (u64, CaseId, Vec<Vec<f32>>);
+
+/// Embeds `pending` (the last upsert of an id wins) with the generation's model, cache
+/// first, in batches.
+pub(crate) fn embed_cases(
+    generation: &Generation,
+    mut pending: Vec<Case>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(CommitStats, Vec<EmbeddedCase>)> {
+    let mut stats = CommitStats::default();
+    let mut seen = HashSet::new();
+    pending.reverse();
+    pending.retain(|c| seen.insert(c.id.clone()));
+    pending.reverse();
+    let mut embedded = Vec::with_capacity(pending.len());
+    let Some(d) = &generation.dense else {
+        return Ok((stats, embedded));
+    };
+    let m = &d.model;
+    let total = pending.len();
+    const BATCH: usize = 16;
+    let mut done = 0;
+    for batch in pending.chunks(BATCH) {
+        let mut texts: Vec<String> = Vec::new();
+        let mut spans = Vec::with_capacity(batch.len());
+        for case in batch {
+            let chunks = Engine::chunks_of(case, &m.chunking);
+            spans.push((texts.len(), chunks.len()));
+            texts.extend(chunks);
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vecs = {
+            let mut cache = m.cache.lock().map_err(|_| poisoned())?;
+            let before = cache.len();
+            let v = m.embedder.embed_passages_cached(&mut cache, &refs)?;
+            stats.chunks += refs.len();
+            stats.chunks_computed += cache.len() - before;
+            cache.flush()?;
+            v
+        };
+        for (case, (start, len)) in batch.iter().zip(spans) {
+            if len > 0 {
+                embedded.push((
+                    doc_key(&case.id),
+                    case.id.clone(),
+                    vecs[start..start + len].to_vec(),
+                ));
+            }
+        }
+        done += batch.len();
+        progress(done, total);
+    }
+    Ok((stats, embedded))
 }

@@ -13,7 +13,10 @@
 mod engine;
 mod error;
 pub mod fusion;
+mod generation;
 mod key;
+mod lifecycle;
+mod model;
 
 pub use engine::{
     CommitStats, Engine, EngineOptions, EngineWriter, Explain, Query, RankedCase, SearchMode,
@@ -21,3 +24,7 @@ pub use engine::{
 pub use error::{EngineError, Result};
 pub use fusion::{fuse, FusedHit, Fusion, ListPosition};
 pub use key::doc_key;
+pub use lifecycle::{
+    BackupManifest, GenerationInfo, IndexStats, RebuildOptions, RebuildPhase, RebuildProgress,
+    RebuildReport, RestoreReport,
+};

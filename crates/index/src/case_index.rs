@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! DIR/CURRENT                   the live generation's name, e.g. `gen-000001`
-//! DIR/gen-000001/meta.json      {format_version, case_count, created_at}
+//! DIR/gen-000001/meta.json      {format_version, case_count, created_at, commit_seq,
+//!                               model_id, sources, …}: written last at every commit
 //! DIR/gen-000001/tantivy/       the case index
 //! DIR/gen-000001/statutes/      the statute index (a second tantivy index, so statute
 //!                               articles never skew the BM25 statistics of cases)
@@ -12,6 +13,9 @@
 //! ```
 //!
 //! `CURRENT` and `meta.json` are written to a temporary file, synced, then renamed.
+//! A new generation is built beside the live one ([`CaseIndex::create_generation`]) and
+//! made live by [`set_current_generation`]; `meta.json`'s `commit_seq` grows at every
+//! commit, so another process can tell that it must [`CaseIndex::reload`].
 
 use std::fs;
 use std::io::Write;
@@ -54,6 +58,40 @@ pub struct GenerationMeta {
     pub case_count: u64,
     /// Creation time of the generation, unix seconds.
     pub created_at: u64,
+    /// Grows by one at every commit: readers in other processes compare it to reload.
+    #[serde(default)]
+    pub commit_seq: u64,
+    /// Time of the last commit, unix seconds.
+    #[serde(default)]
+    pub committed_at: u64,
+    /// Id of the embedding model that made the generation's vectors, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// Where that model was loaded from, so another process can load it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<String>,
+    /// What was loaded into the generation, one line per ingest or rebuild, oldest first
+    /// (`2026-11-28T12:00:00Z ingest sample (66 cases)`), at most [`MAX_SOURCES`] lines.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// Lines kept in [`GenerationMeta::sources`].
+pub const MAX_SOURCES: usize = 200;
+
+impl GenerationMeta {
+    fn new() -> GenerationMeta {
+        GenerationMeta {
+            format_version: FORMAT_VERSION,
+            case_count: 0,
+            created_at: now_unix(),
+            commit_seq: 0,
+            committed_at: 0,
+            model_id: None,
+            model_dir: None,
+            sources: Vec::new(),
+        }
+    }
 }
 
 /// A case index on disk: cheap to clone (`Arc` inside), `Send + Sync`, shared by threads.
@@ -110,9 +148,78 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn is_generation_name(name: &str) -> bool {
+/// The number of a generation directory name (`gen-000042` → 42).
+pub fn generation_number(name: &str) -> Option<u32> {
     name.strip_prefix("gen-")
-        .is_some_and(|n| n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|n| n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+}
+
+fn is_generation_name(name: &str) -> bool {
+    generation_number(name).is_some()
+}
+
+/// The directory name of generation `n`.
+pub fn generation_name(n: u32) -> String {
+    format!("gen-{n:06}")
+}
+
+/// The live generation's name from `DIR/CURRENT`, or `None` for a new index.
+pub fn current_generation(root: &Path) -> Result<Option<String>> {
+    let path = root.join("CURRENT");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let name = text.trim().to_string();
+            if !is_generation_name(&name) {
+                return Err(IndexError::Layout {
+                    path,
+                    reason: format!("CURRENT names {name:?}, not a generation"),
+                });
+            }
+            Ok(Some(name))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(IndexError::io(path, e)),
+    }
+}
+
+/// Makes `name` the live generation: `CURRENT` is rewritten atomically (temp file,
+/// fsync, rename, fsync of the directory).
+pub fn set_current_generation(root: &Path, name: &str) -> Result<()> {
+    if !is_generation_name(name) || !root.join(name).join("meta.json").is_file() {
+        return Err(IndexError::Layout {
+            path: root.join(name),
+            reason: "not a complete generation".into(),
+        });
+    }
+    write_atomically(&root.join("CURRENT"), format!("{name}\n").as_bytes())
+}
+
+/// Every generation directory under `root`, by number.
+pub fn list_generations(root: &Path) -> Result<Vec<(u32, String)>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(IndexError::io(root, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| IndexError::io(root, e))?;
+        if let Some(name) = entry.file_name().to_str() {
+            if let Some(n) = generation_number(name) {
+                if entry.path().is_dir() {
+                    out.push((n, name.to_string()));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a generation's `meta.json`.
+pub fn read_generation_meta(generation_dir: &Path) -> Result<GenerationMeta> {
+    read_meta(&generation_dir.join("meta.json"))
 }
 
 fn read_meta(path: &Path) -> Result<GenerationMeta> {
@@ -141,36 +248,40 @@ impl CaseIndex {
     /// Like [`CaseIndex::open_or_create`], with non-default search options.
     pub fn open_or_create_with(dir: &Path, options: SearchOptions) -> Result<CaseIndex> {
         fs::create_dir_all(dir).map_err(|e| IndexError::io(dir, e))?;
-        let current_path = dir.join("CURRENT");
-        let generation = match fs::read_to_string(&current_path) {
-            Ok(text) => {
-                let name = text.trim().to_string();
-                if !is_generation_name(&name) {
-                    return Err(IndexError::Layout {
-                        path: current_path,
-                        reason: format!("CURRENT names {name:?}, not a generation"),
-                    });
-                }
-                name
+        match current_generation(dir)? {
+            Some(name) => Self::open_generation(dir, &name, options),
+            None => {
+                let index = Self::create_generation(dir, FIRST_GENERATION, options)?;
+                set_current_generation(dir, FIRST_GENERATION)?;
+                Ok(index)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let gen_dir = dir.join(FIRST_GENERATION);
-                fs::create_dir_all(&gen_dir).map_err(|e| IndexError::io(&gen_dir, e))?;
-                let meta_path = gen_dir.join("meta.json");
-                if !meta_path.exists() {
-                    let meta = GenerationMeta {
-                        format_version: FORMAT_VERSION,
-                        case_count: 0,
-                        created_at: now_unix(),
-                    };
-                    write_meta(&meta_path, &meta)?;
-                }
-                write_atomically(&current_path, format!("{FIRST_GENERATION}\n").as_bytes())?;
-                FIRST_GENERATION.to_string()
-            }
-            Err(e) => return Err(IndexError::io(current_path, e)),
-        };
-        let generation_dir = dir.join(&generation);
+        }
+    }
+
+    /// Creates generation `name` under `dir` (empty, not live) and opens it. Fails when it
+    /// already exists.
+    pub fn create_generation(dir: &Path, name: &str, options: SearchOptions) -> Result<CaseIndex> {
+        let gen_dir = dir.join(name);
+        if !is_generation_name(name) {
+            return Err(IndexError::Layout {
+                path: gen_dir,
+                reason: "not a generation name".into(),
+            });
+        }
+        if gen_dir.join("meta.json").exists() {
+            return Err(IndexError::Layout {
+                path: gen_dir,
+                reason: "generation exists already".into(),
+            });
+        }
+        fs::create_dir_all(&gen_dir).map_err(|e| IndexError::io(&gen_dir, e))?;
+        write_meta(&gen_dir.join("meta.json"), &GenerationMeta::new())?;
+        Self::open_generation(dir, name, options)
+    }
+
+    /// Opens generation `name` of the index in `dir`, whether live or not.
+    pub fn open_generation(dir: &Path, name: &str, options: SearchOptions) -> Result<CaseIndex> {
+        let generation_dir = dir.join(name);
         let meta_path = generation_dir.join("meta.json");
         let meta = read_meta(&meta_path)?;
         if meta.format_version > FORMAT_VERSION {
@@ -243,6 +354,86 @@ impl CaseIndex {
     /// The generation's `meta.json`.
     pub fn meta(&self) -> Result<GenerationMeta> {
         read_meta(&self.inner.generation_dir.join("meta.json"))
+    }
+
+    /// The generation's directory name (`gen-000001`).
+    pub fn generation_name(&self) -> &str {
+        self.inner
+            .generation_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+    }
+
+    /// Updates `meta.json` (atomically) with `f`, e.g. to record the model or a source.
+    pub fn update_meta(&self, f: impl FnOnce(&mut GenerationMeta)) -> Result<GenerationMeta> {
+        let path = self.inner.generation_dir.join("meta.json");
+        let mut meta = read_meta(&path)?;
+        f(&mut meta);
+        if meta.sources.len() > MAX_SOURCES {
+            let extra = meta.sources.len() - MAX_SOURCES;
+            meta.sources.drain(..extra);
+        }
+        write_meta(&path, &meta)?;
+        Ok(meta)
+    }
+
+    /// Sees commits made by another process (or another `CaseIndex` handle) since this
+    /// one opened or last reloaded: readers and dictionary words.
+    pub fn reload(&self) -> Result<()> {
+        let inner = &self.inner;
+        let words = read_dictionary(&inner.generation_dir.join(DICTIONARY_FILE))?;
+        let unknown: Vec<String> = words
+            .into_iter()
+            .filter(|w| !inner.tokenizer.has_word(w))
+            .collect();
+        if !unknown.is_empty() {
+            inner.tokenizer.add_words(&unknown);
+        }
+        inner.statute_reader.reload()?;
+        inner.case_reader.reload()?;
+        Ok(())
+    }
+
+    /// Reads every file of both tantivy indexes and checks its checksum; names the
+    /// damaged files.
+    pub fn validate_checksums(&self) -> Result<()> {
+        for (what, index) in [
+            ("cases", &self.inner.cases),
+            ("statutes", &self.inner.statutes),
+        ] {
+            let bad = index.validate_checksum()?;
+            if !bad.is_empty() {
+                let mut names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+                names.sort();
+                return Err(IndexError::Layout {
+                    path: self.inner.generation_dir.join(what),
+                    reason: format!("damaged files (checksum mismatch): {}", names.join(", ")),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every statute article, one at a time.
+    pub fn for_each_statute<F>(&self, mut f: F) -> Result<()>
+    where
+        F: FnMut(StatuteArticle) -> Result<()>,
+    {
+        let fields = &self.inner.statute_fields;
+        let searcher = self.inner.statute_reader.searcher();
+        for addr in Self::alive_docs(&searcher) {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let json = doc
+                .get_first(fields.article_json)
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| IndexError::Layout {
+                    path: self.inner.generation_dir.clone(),
+                    reason: format!("statute document {addr:?} has no stored article"),
+                })?;
+            f(serde_json::from_str(json).map_err(|e| IndexError::json("stored statute", e))?)?;
+        }
+        Ok(())
     }
 
     /// The tokenizer the index uses (for callers that must cut text the same way).
@@ -457,10 +648,12 @@ impl CaseWriter {
         self.writer.commit()?;
         inner.case_reader.reload()?;
         append_dictionary(&inner.generation_dir.join(DICTIONARY_FILE), &self.new_words)?;
-        let meta_path = inner.generation_dir.join("meta.json");
-        let mut meta = read_meta(&meta_path)?;
-        meta.case_count = inner.case_reader.searcher().num_docs();
-        write_meta(&meta_path, &meta)?;
+        let case_count = inner.case_reader.searcher().num_docs();
+        let meta = self.index.update_meta(|meta| {
+            meta.case_count = case_count;
+            meta.commit_seq += 1;
+            meta.committed_at = now_unix();
+        })?;
         tracing::info!(
             cases = meta.case_count,
             new_words = self.new_words.len(),

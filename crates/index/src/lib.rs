@@ -27,7 +27,10 @@ pub mod search;
 pub mod snippet;
 pub mod tokenizer;
 
-pub use case_index::{CaseIndex, CaseWriter, GenerationMeta, FORMAT_VERSION};
+pub use case_index::{
+    current_generation, generation_name, generation_number, list_generations, read_generation_meta,
+    set_current_generation, CaseIndex, CaseWriter, GenerationMeta, FORMAT_VERSION, MAX_SOURCES,
+};
 pub use error::{IndexError, Result};
 pub use search::{FieldBoosts, Filters, Hit, SearchOptions, SearchRequest};
 pub use tokenizer::{legal_terms_from_charges, legal_terms_from_statutes, LegalTokenizer};

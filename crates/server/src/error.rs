@@ -22,6 +22,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request clashes with work in progress (e.g. a second rebuild).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("request took too long")]
@@ -51,7 +54,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code: bad_json, invalid_request, unauthorized, forbidden,
-    /// not_found, payload_too_large, timeout, internal.
+    /// not_found, conflict, busy, payload_too_large, timeout, internal.
     pub code: String,
     pub message: String,
 }
@@ -70,6 +73,7 @@ impl AppError {
             ),
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
             AppError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -92,7 +96,18 @@ impl AppError {
                 EngineError::CaseNotFound(id) => {
                     (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
                 }
-                EngineError::Index(_) | EngineError::Vector(_) | EngineError::Embed(_) => (
+                EngineError::WriterBusy(_) => (
+                    StatusCode::CONFLICT,
+                    "busy",
+                    "another ingest, rebuild or backup is writing to the index; retry when it is done"
+                        .into(),
+                ),
+                EngineError::Index(_)
+                | EngineError::Vector(_)
+                | EngineError::Embed(_)
+                | EngineError::Io { .. }
+                | EngineError::CorruptGeneration { .. }
+                | EngineError::RebuildVerification { .. } => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     INTERNAL.into(),

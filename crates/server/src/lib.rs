@@ -27,6 +27,7 @@ pub use api::{
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
+pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
 pub use state::{AppState, ServerOptions};
 pub use store::{AuditFilter, AuditRow, KeyInfo, KeyListing, Role, Store, DB_FILE};
 
@@ -54,6 +55,9 @@ use utoipa::{Modify, OpenApi};
         routes::admin::audit,
         routes::admin::set_visibility,
         routes::admin::whoami,
+        routes::lifecycle::stats,
+        routes::lifecycle::rebuild,
+        routes::lifecycle::job,
         routes::system::healthz,
         routes::system::metrics,
         routes::system::openapi,
@@ -62,6 +66,7 @@ use utoipa::{Modify, OpenApi};
         SearchBody, FilterParams, StatuteParam, ModeParam, SearchResponse, HitOut, TierGroup,
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
         ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
+        routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
         ErrorBody, ErrorDetail,
     )),
     modifiers(&BearerAuth)
@@ -107,7 +112,7 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use routes::{admin, cases, reports, search, statutes, system};
+    use routes::{admin, cases, lifecycle, reports, search, statutes, system};
     let body_limit = state.options().body_limit;
     Router::new()
         .route("/", get(system::index_html))
@@ -128,6 +133,9 @@ pub fn app(state: AppState) -> Router {
             put(admin::set_visibility),
         )
         .route("/v1/whoami", get(admin::whoami))
+        .route("/v1/admin/stats", get(lifecycle::stats))
+        .route("/v1/admin/rebuild", post(lifecycle::rebuild))
+        .route("/v1/admin/jobs/{id}", get(lifecycle::job))
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))

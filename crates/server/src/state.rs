@@ -38,6 +38,7 @@ pub(crate) struct Shared {
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) metrics: Metrics,
     pub(crate) options: ServerOptions,
+    pub(crate) jobs: crate::routes::lifecycle::Jobs,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -55,6 +56,7 @@ impl AppState {
                 permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
                 metrics: Metrics::default(),
                 options,
+                jobs: Default::default(),
             }),
         }
     }

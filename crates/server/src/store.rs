@@ -242,6 +242,17 @@ impl Store {
         ))
     }
 
+    /// Writes a consistent copy of the whole database to `path` (`VACUUM INTO`), while
+    /// other connections keep reading and writing.
+    pub fn snapshot_to(&self, path: &Path) -> Result<()> {
+        let conn = self.conn()?;
+        let target = path.to_str().ok_or_else(|| {
+            AppError::InvalidRequest(format!("{} is not a UTF-8 path", path.display()))
+        })?;
+        conn.execute("VACUUM INTO ?1", params![target])?;
+        Ok(())
+    }
+
     /// Every key, oldest first, revoked ones included.
     pub fn list_keys(&self) -> Result<Vec<KeyListing>> {
         let conn = self.conn()?;

@@ -33,7 +33,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
         cases: e.index().num_cases(),
         generation: generation_number(e.index().generation_dir()),
         dense: e.has_dense(),
-        model: e.model_id().map(str::to_string),
+        model: e.model_id(),
     })
 }
 

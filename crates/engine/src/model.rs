@@ -1,0 +1,45 @@
+//! The embedding model as the engine uses it: the embedder, its cache, and how cases are
+//! cut into chunks. Shared (in an `Arc`) by every generation made with that model.
+
+use crate::error::Result;
+use leian_embed::{ChunkOptions, Embedder, EmbeddingCache};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The embedding cache lives at the index root: it outlives generations and models
+/// (one file per model id).
+pub(crate) const CACHE_DIR: &str = "embed-cache";
+
+pub(crate) struct DenseModel {
+    pub(crate) embedder: Embedder,
+    pub(crate) cache: Mutex<EmbeddingCache>,
+    pub(crate) chunking: ChunkOptions,
+    /// Where the model was loaded from.
+    pub(crate) dir: PathBuf,
+}
+
+impl DenseModel {
+    pub(crate) fn load(
+        model_dir: &Path,
+        cache_dir: &Path,
+        max_chunks: Option<usize>,
+    ) -> Result<DenseModel> {
+        let embedder = Embedder::load(model_dir)?;
+        let cache = EmbeddingCache::open(cache_dir, embedder.model_id())?;
+        Ok(DenseModel {
+            embedder,
+            cache: Mutex::new(cache),
+            chunking: ChunkOptions {
+                max_chunks: max_chunks
+                    .unwrap_or(ChunkOptions::default().max_chunks)
+                    .max(1),
+                ..ChunkOptions::default()
+            },
+            dir: std::fs::canonicalize(model_dir).unwrap_or_else(|_| model_dir.to_path_buf()),
+        })
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        self.embedder.model_id()
+    }
+}

@@ -1,0 +1,210 @@
+//! Admin endpoints of the index lifecycle: stats, rebuild as a background job, and the
+//! job's progress. The rebuild runs on its own thread; searches keep answering from the
+//! old generation until the new one is verified and switched in.
+
+use crate::clock::now_iso;
+use crate::error::{AppError, Result};
+use crate::extract::Caller;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use leian_engine::{RebuildOptions, RebuildProgress, RebuildReport};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// `POST /v1/admin/rebuild` body.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebuildBody {
+    /// A model dir on the server (HF layout) to re-embed with; default the current one.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+/// State of a background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A background job as `GET /v1/admin/jobs/{id}` shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobStatus {
+    pub id: String,
+    pub kind: String,
+    pub state: JobState,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// The latest progress report (phase, done/total, percent, cases/s, ETA).
+    #[schema(value_type = Object)]
+    pub progress: Option<RebuildProgress>,
+    #[schema(value_type = Object)]
+    pub report: Option<RebuildReport>,
+    pub error: Option<String>,
+}
+
+/// Jobs of this server process (they do not survive a restart; the index does).
+#[derive(Default)]
+pub(crate) struct Jobs {
+    jobs: Mutex<HashMap<String, JobStatus>>,
+    next: Mutex<u64>,
+}
+
+impl Jobs {
+    fn update(&self, id: &str, f: impl FnOnce(&mut JobStatus)) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            if let Some(j) = jobs.get_mut(id) {
+                f(j);
+            }
+        }
+    }
+}
+
+/// What the index holds (admin only): cases per tier, category and court level,
+/// generations, disk size, model, last commit.
+#[utoipa::path(
+    get, path = "/v1/admin/stats", tag = "admin",
+    responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<leian_engine::IndexStats>> {
+    caller.require_admin()?;
+    Ok(Json(state.blocking(|s| Ok(s.engine.stats()?)).await?))
+}
+
+/// Starts rebuilding the index into a new generation (admin only); answers 202 with the
+/// job to poll. One rebuild at a time: 409 while one runs.
+#[utoipa::path(
+    post, path = "/v1/admin/rebuild", tag = "admin",
+    request_body = RebuildBody,
+    responses(
+        (status = 202, body = JobStatus),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn rebuild(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<JobStatus>)> {
+    caller.require_admin()?;
+    let body: RebuildBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RebuildBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::BadJson(e.to_string()))?
+    };
+    let options = RebuildOptions {
+        model_dir: body.model.map(std::path::PathBuf::from),
+    };
+    if let Some(dir) = &options.model_dir {
+        if !dir.join("config.json").is_file() {
+            return Err(AppError::InvalidRequest(format!(
+                "no model at {} (config.json missing)",
+                dir.display()
+            )));
+        }
+    }
+    let jobs = &state.inner.jobs;
+    let status = {
+        let mut map = jobs
+            .jobs
+            .lock()
+            .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
+        if let Some(running) = map
+            .values()
+            .find(|j| j.kind == "rebuild" && j.state == JobState::Running)
+        {
+            return Err(AppError::Conflict(format!(
+                "rebuild {} is still running",
+                running.id
+            )));
+        }
+        let mut next = jobs
+            .next
+            .lock()
+            .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
+        *next += 1;
+        let status = JobStatus {
+            id: format!("rebuild-{}", *next),
+            kind: "rebuild".into(),
+            state: JobState::Running,
+            started_at: now_iso(),
+            finished_at: None,
+            progress: None,
+            report: None,
+            error: None,
+        };
+        map.insert(status.id.clone(), status.clone());
+        status
+    };
+    let inner = state.inner.clone();
+    let id = status.id.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("leian-{id}"))
+        .spawn(move || {
+            let result = inner.engine.try_rebuild(&options, &mut |p| {
+                inner.jobs.update(&id, |j| j.progress = Some(p.clone()));
+            });
+            inner.jobs.update(&id, |j| {
+                j.finished_at = Some(now_iso());
+                match result {
+                    Ok(report) => {
+                        j.state = JobState::Succeeded;
+                        j.report = Some(report);
+                    }
+                    Err(e) => {
+                        tracing::error!("rebuild failed: {e}");
+                        j.state = JobState::Failed;
+                        j.error = Some(e.to_string());
+                    }
+                }
+            });
+        });
+    if let Err(e) = spawned {
+        jobs.update(&status.id, |j| {
+            j.state = JobState::Failed;
+            j.error = Some(format!("could not start: {e}"));
+        });
+        return Err(AppError::Internal(format!("spawning the rebuild: {e}")));
+    }
+    Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+/// A background job's state and progress (admin only).
+#[utoipa::path(
+    get, path = "/v1/admin/jobs/{id}", tag = "admin",
+    params(("id" = String, Path, description = "job id")),
+    responses(
+        (status = 200, body = JobStatus),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>> {
+    caller.require_admin()?;
+    let jobs = state
+        .inner
+        .jobs
+        .jobs
+        .lock()
+        .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
+    jobs.get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no job {id}")))
+}
