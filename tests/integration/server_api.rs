@@ -60,14 +60,14 @@ fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     }
 }
 
-struct Resp {
-    status: u16,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| {
             panic!("not JSON ({e}): {}", &self.body[..self.body.len().min(300)])
         })
@@ -117,7 +117,7 @@ fn dechunk(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,

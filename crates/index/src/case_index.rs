@@ -251,7 +251,13 @@ impl CaseIndex {
         match current_generation(dir)? {
             Some(name) => Self::open_generation(dir, &name, options),
             None => {
-                let index = Self::create_generation(dir, FIRST_GENERATION, options)?;
+                // A crash between creating the first generation and writing CURRENT leaves
+                // a generation nothing was committed to yet: adopt it.
+                let index = if dir.join(FIRST_GENERATION).join("meta.json").is_file() {
+                    Self::open_generation(dir, FIRST_GENERATION, options)?
+                } else {
+                    Self::create_generation(dir, FIRST_GENERATION, options)?
+                };
                 set_current_generation(dir, FIRST_GENERATION)?;
                 Ok(index)
             }
@@ -800,6 +806,16 @@ pub(crate) mod tests {
         let w = index.writer().unwrap();
         w.commit().unwrap();
         assert_eq!(index.num_cases(), 0);
+    }
+
+    #[test]
+    fn adopts_a_first_generation_whose_current_was_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        CaseIndex::open_or_create(dir.path()).unwrap();
+        fs::remove_file(dir.path().join("CURRENT")).unwrap();
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        assert_eq!(index.generation_name(), "gen-000001");
+        assert!(dir.path().join("CURRENT").exists());
     }
 
     #[test]
