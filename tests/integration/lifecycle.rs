@@ -563,6 +563,24 @@ fn admin_stats_rebuild_and_job_over_http() {
     let r = request(addr, "GET", "/v1/admin/stats", Some(&admin), None);
     assert_eq!(r.json()["generation"], 2);
     assert_eq!(r.json()["cases"].as_u64(), Some(cases));
+    // `leian ingest` from another process into the served index: visible without a restart
+    let extra = dir.path().join("extra.jsonl");
+    std::fs::write(&extra, format!("{}\n", synthetic_case(424_242))).unwrap();
+    leian_ok(&["ingest", path_str(&extra), "--index", path_str(&index)]);
+    std::thread::sleep(Engine::REFRESH_INTERVAL * 2);
+    let body = format!(
+        r#"{{"query":"标记{}号","top_k":3,"mode":"bm25","authority_order":false}}"#,
+        424_242u64 * 7919
+    );
+    let s = request(
+        addr,
+        "POST",
+        "/v1/search",
+        Some(&judge),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(s.status, 200);
+    assert_eq!(s.json()["hits"][0]["id"], "syn:424242", "{}", s.body);
     let r = request(addr, "GET", "/v1/admin/jobs/nope", Some(&admin), None);
     assert_eq!(r.status, 404);
     let r = request(
