@@ -646,18 +646,8 @@ impl Engine {
         let found = if filters.is_empty() {
             store.search(qvec, depth, None)?
         } else {
-            let admitted: HashSet<u64> = g
-                .index
-                .search(&SearchRequest {
-                    text: String::new(),
-                    filters: filters.clone(),
-                    top_k: g.index.num_cases() as usize,
-                    offset: 0,
-                    snippets: false,
-                })?
-                .iter()
-                .map(|h| doc_key(&h.id))
-                .collect();
+            let admitted: HashSet<u64> =
+                g.index.matching_ids(filters)?.iter().map(doc_key).collect();
             let pred = |k: u64| admitted.contains(&k);
             store.search(qvec, depth, Some(&pred))?
         };

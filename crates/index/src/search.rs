@@ -481,6 +481,20 @@ impl CaseIndex {
         }
         Ok(out)
     }
+
+    /// Ids of every case the filters admit, without loading or scoring cases (what a
+    /// filtered vector search needs). All cases when nothing is filtered.
+    pub fn matching_ids(&self, filters: &Filters) -> Result<Vec<CaseId>> {
+        let searcher = self.searcher();
+        let query: Box<dyn Query> = match self.filter_query(filters) {
+            Some(q) => q,
+            None => Box::new(tantivy::query::AllQuery),
+        };
+        let docs = searcher.search(&*query, &tantivy::collector::DocSetCollector)?;
+        docs.into_iter()
+            .map(|addr| self.load_id(&searcher, addr))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -781,6 +795,28 @@ mod tests {
             vec!["t:theft-zj", "t:fraud", "t:theft-bj", "t:robbery"]
         );
         assert!(hits.iter().all(|h| h.score == 0.0));
+    }
+
+    #[test]
+    fn matching_ids_agree_with_filtered_search() {
+        let (_dir, index) = fixture();
+        let all = index.matching_ids(&Filters::default()).unwrap();
+        assert_eq!(all.len() as u64, index.num_cases());
+        let f = Filters {
+            tiers: vec![AuthorityTier::Guiding],
+            ..Filters::default()
+        };
+        let mut got: Vec<String> = index
+            .matching_ids(&f)
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().to_string())
+            .collect();
+        got.sort();
+        let mut want = filtered(&index, "", f);
+        want.sort();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
     }
 
     #[test]
