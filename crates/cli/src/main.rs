@@ -2,8 +2,10 @@
 //! eval). All `anyhow` lives here; the libraries have typed errors.
 
 mod bench;
+mod check;
 mod demo;
 mod eval;
+mod eval_consistency;
 mod ingest;
 mod keys;
 mod model;
@@ -42,6 +44,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve the HTTP API and the web page for judges.
     Serve(serve::ServeArgs),
+    /// Check a draft against how similar cases were decided (裁判偏离预警).
+    Check(check::CheckArgs),
     /// Manage API keys for the server.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(c) => keys::run(c),
+        Command::Check(a) => check::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -327,7 +327,7 @@ fn statute_uses(hits: &[RankedCase], draft: &[StatuteRef]) -> Vec<StatuteUse> {
             share: n as f64 / hits.len().max(1) as f64,
         })
         .collect();
-    out.sort_by(|a, b| b.cases.cmp(&a.cases));
+    out.sort_by_key(|s| std::cmp::Reverse(s.cases));
     out
 }
 

@@ -27,6 +27,7 @@ pub use api::{
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
+pub use routes::consistency::ConsistencyBody;
 pub use state::{AppState, ServerOptions};
 pub use store::{AuditFilter, AuditRow, KeyInfo, Role, Store, DB_FILE};
 
@@ -46,6 +47,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "leian 类案检索 API", description = "Similar-case search for Chinese courts."),
     paths(
         routes::search::search,
+        routes::consistency::consistency,
         routes::cases::get_case,
         routes::cases::similar,
         routes::statutes::statute,
@@ -62,7 +64,7 @@ use utoipa::{Modify, OpenApi};
         SearchBody, FilterParams, StatuteParam, ModeParam, SearchResponse, HitOut, TierGroup,
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
         ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
-        ErrorBody, ErrorDetail,
+        ErrorBody, ErrorDetail, ConsistencyBody,
     )),
     modifiers(&BearerAuth)
 )]
@@ -107,7 +109,7 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use routes::{admin, cases, reports, search, statutes, system};
+    use routes::{admin, cases, consistency, reports, search, statutes, system};
     let body_limit = state.options().body_limit;
     Router::new()
         .route("/", get(system::index_html))
@@ -117,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/v1/openapi.json", get(system::openapi))
         .route("/v1/search", post(search::search))
+        .route("/v1/consistency", post(consistency::consistency))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/similar", get(cases::similar))
         .route("/v1/statutes/{law}/{article}", get(statutes::statute))
