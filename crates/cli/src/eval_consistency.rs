@@ -13,7 +13,7 @@ use leian_consistency::{
 };
 use leian_engine::{Engine, EngineOptions, Query, SearchMode};
 use leian_index::Filters;
-use leian_ingest::{read_path, CaseId, Format, Item, MainPenalty, Sentence};
+use leian_ingest::{read_path, Case, CaseId, Format, Item, MainPenalty, Sentence};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -47,6 +47,7 @@ pub(crate) struct ConsistencyArgs {
 
 /// One fact with a known term.
 struct Labelled {
+    case: Case,
     id: CaseId,
     fact: String,
     charges: BTreeSet<String>,
@@ -64,6 +65,7 @@ fn read_labelled(args: &ConsistencyArgs) -> Result<Vec<Labelled>> {
         let Ok(Item::Case(case)) = r else { continue };
         if let Some(t) = case.sentence.term_months {
             out.push(Labelled {
+                case: (*case).clone(),
                 fact: case.fact_text().to_string(),
                 charges: case.charges.iter().cloned().collect(),
                 id: case.id.clone(),
@@ -130,11 +132,24 @@ fn neighbours(
             depth: candidates.len(),
             ..Query::new(c.fact.clone(), candidates.len())
         };
-        let qvec = engine.query_vector(&query)?;
-        let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
+        // BM25 ranks by the facts as query text; dense and hybrid use `similar`, whose query
+        // vector is the case's own cached passage embedding (no query embedding to compute)
+        let ranked: Vec<(CaseId, f32)> = if mode == SearchMode::Bm25 {
+            engine
+                .rank(&query)?
+                .into_iter()
+                .map(|(id, score, _)| (id, score))
+                .collect()
+        } else {
+            engine
+                .similar(&c.id, &query)?
+                .into_iter()
+                .map(|h| (h.id, h.score))
+                .collect()
+        };
         let mut list: Neighbours = Vec::with_capacity(candidates.len());
         let mut seen = BTreeSet::new();
-        for (id, score, _) in ranked {
+        for (id, score) in ranked {
             if let Some(t) = by_id.get(&id) {
                 list.push((*t, f64::from(score)));
                 seen.insert(id);
@@ -267,12 +282,12 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
         absent || (engine.has_dense() && !engine.has_vectors(&c.id))
     });
     if missing {
-        crate::ingest::ingest_paths(
-            &engine,
-            std::slice::from_ref(&args.data),
-            Format::Cail2018,
-            true,
-        )?;
+        // only the facts with a term: they are all the evaluation ranks (and embeds)
+        let mut writer = engine.writer()?;
+        for c in &cases {
+            writer.upsert(c.case.clone())?;
+        }
+        writer.commit(&mut |_, _| {})?;
     }
     let all = neighbours(&engine, &cases, args.mode, any_charge)?;
     let skipped = all.iter().filter(|n| n.is_none()).count();

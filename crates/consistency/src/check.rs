@@ -266,16 +266,15 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     }
 
     let statutes = statute_uses(&hits, &draft.normalized_statutes());
-    for s in statutes
+    let uncited: Vec<String> = statutes
         .iter()
         .filter(|s| !s.cited_by_draft && s.share >= 0.5)
-    {
+        .map(|s| format!("{}（{}/{}件）", s.statute, s.cases, hits.len()))
+        .collect();
+    if !uncited.is_empty() {
         reasons.push(format!(
-            "{}件类案中{}件（{:.0}%）引用{}，草稿未引用。",
-            hits.len(),
-            s.cases,
-            s.share * 100.0,
-            s.statute
+            "多数类案引用而草稿未引用的法条：{}。",
+            uncited.join("、")
         ));
     }
 
