@@ -191,21 +191,31 @@ struct Score {
     within_25: f64,
     warning: f64,
     notice: f64,
+    /// Cases with at least `min_cases` neighbours (the only ones that can warn), and the
+    /// warning share among them: the false-alarm rate once the corpus is large enough.
+    n_can_warn: usize,
+    warning_can_warn: f64,
 }
 
-fn score(rows: &[(f64, f64, WarningLevel)]) -> Score {
+fn score(rows: &[(f64, f64, WarningLevel, usize)], rule: &WarningRule) -> Score {
     let n = rows.len().max(1) as f64;
     let share = |level: WarningLevel| rows.iter().filter(|r| r.2 == level).count() as f64 / n;
     Score {
         n: rows.len(),
-        mae: rows.iter().map(|(p, t, _)| (p - t).abs()).sum::<f64>() / n,
+        mae: rows.iter().map(|(p, t, _, _)| (p - t).abs()).sum::<f64>() / n,
         // a true term of 0 (no custody) counts only when predicted exactly
         within_25: rows
             .iter()
-            .filter(|(p, t, _)| (p - t).abs() <= 0.25 * t)
+            .filter(|(p, t, _, _)| (p - t).abs() <= 0.25 * t)
             .count() as f64
             / n,
         warning: share(WarningLevel::Warning),
+        n_can_warn: rows.iter().filter(|r| r.3 >= rule.min_cases).count(),
+        warning_can_warn: rows
+            .iter()
+            .filter(|r| r.3 >= rule.min_cases && r.2 == WarningLevel::Warning)
+            .count() as f64
+            / rows.iter().filter(|r| r.3 >= rule.min_cases).count().max(1) as f64,
         notice: share(WarningLevel::Notice),
     }
 }
@@ -215,7 +225,7 @@ fn baseline(
     cases: &[Labelled],
     all: &[Option<Neighbours>],
     rule: &WarningRule,
-) -> Vec<(f64, f64, WarningLevel)> {
+) -> Vec<(f64, f64, WarningLevel, usize)> {
     cases
         .iter()
         .zip(all)
@@ -223,7 +233,7 @@ fn baseline(
             let n = n.as_ref()?;
             let d = Distribution::of(&n.iter().map(|(t, _)| outcome(*t, 1.0)).collect::<Vec<_>>());
             let level = assess(&d, &sentence(c.term), rule).level;
-            Some((d.median_months?, c.term, level))
+            Some((d.median_months?, c.term, level, d.n))
         })
         .collect()
 }
@@ -235,7 +245,7 @@ fn knn(
     k: usize,
     power: f64,
     rule: &WarningRule,
-) -> Vec<(f64, f64, WarningLevel)> {
+) -> Vec<(f64, f64, WarningLevel, usize)> {
     cases
         .iter()
         .zip(all)
@@ -251,20 +261,22 @@ fn knn(
                     .collect::<Vec<_>>(),
             );
             let level = assess(&d, &sentence(c.term), rule).level;
-            Some((weighted_median(&pairs)?, c.term, level))
+            Some((weighted_median(&pairs)?, c.term, level, d.n))
         })
         .collect()
 }
 
 fn row(name: &str, k: &str, power: &str, rule: &WarningRule, s: &Score) {
     println!(
-        "| {name} | {k} | {power} | {}/{:.0}% | {} | {:.2} | {:.1}% | {:.1}% | {:.1}% |",
+        "| {name} | {k} | {power} | {}/×{} | {} | {:.2} | {:.1}% | {:.1}% | {:.1}% of {} | {:.1}% |",
         rule.min_cases,
-        rule.far_ratio * 100.0,
+        rule.far_factor,
         s.n,
         s.mae,
         s.within_25 * 100.0,
         s.warning * 100.0,
+        s.warning_can_warn * 100.0,
+        s.n_can_warn,
         s.notice * 100.0
     );
 }
@@ -306,21 +318,21 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
         args.mode.as_str(),
     );
     println!();
-    println!("| predictor | k | weight power | warning rule (min cases/far) | n | MAE months | within ±25 % | warning (false alarm) | notice |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| predictor | k | weight power | warning rule (min cases/far factor) | n | MAE months | within ±25 % | warning (false alarm) | warning where n ≥ min cases | notice |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     row(
         "per-charge median",
         "all",
         "-",
         &rule,
-        &score(&baseline(&cases, &all, &rule)),
+        &score(&baseline(&cases, &all, &rule), &rule),
     );
     row(
         "kNN weighted median",
         &k.to_string(),
         &power.to_string(),
         &rule,
-        &score(&knn(&cases, &all, k, power, &rule)),
+        &score(&knn(&cases, &all, k, power, &rule), &rule),
     );
     if args.sweep {
         for k in [1, 3, 5, 10, 20, usize::MAX] {
@@ -335,15 +347,15 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
                     &k_name,
                     &power.to_string(),
                     &rule,
-                    &score(&knn(&cases, &all, k, power, &rule)),
+                    &score(&knn(&cases, &all, k, power, &rule), &rule),
                 );
             }
         }
         for min_cases in [3, 5, 8] {
-            for far_ratio in [0.25, 0.5, 1.0] {
+            for far_factor in [1.5, 2.0, 3.0] {
                 let r = WarningRule {
                     min_cases,
-                    far_ratio,
+                    far_factor,
                     ..rule
                 };
                 row(
@@ -351,14 +363,14 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
                     "all",
                     "-",
                     &r,
-                    &score(&baseline(&cases, &all, &r)),
+                    &score(&baseline(&cases, &all, &r), &r),
                 );
                 row(
                     "kNN weighted median",
                     &k.to_string(),
                     &power.to_string(),
                     &r,
-                    &score(&knn(&cases, &all, k, power, &r)),
+                    &score(&knn(&cases, &all, k, power, &r), &r),
                 );
             }
         }

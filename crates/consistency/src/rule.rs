@@ -8,8 +8,9 @@
 //!   similar cases to go on; or a proposed 缓刑 where the similar cases are rarely
 //!   suspended;
 //! - `warning`: with at least `min_cases` similar cases, the term is outside their range
-//!   [min, max] **and** more than `far_ratio` away from their median (relative to the
-//!   median, at least one month).
+//!   [min, max] **and** more than `far_factor` times their median or less than
+//!   1/`far_factor` of it (both floored at one month, so that 0 months against a median
+//!   of 24 is far, and far above and far below count alike).
 
 use crate::stats::{percentile_of, Distribution};
 use leian_ingest::{MainPenalty, Sentence};
@@ -46,9 +47,9 @@ impl WarningLevel {
 pub struct WarningRule {
     /// Fewest similar cases with a term for a `warning` (fewer only ever give `notice`).
     pub min_cases: usize,
-    /// Relative distance from the median beyond which a term outside the range warns
-    /// (0.5 = more than 50 % above or below).
-    pub far_ratio: f64,
+    /// How many times the median (or 1/this of it) a term outside the range must reach
+    /// to warn (2 = more than twice or less than half the median).
+    pub far_factor: f64,
     /// A proposed 缓刑 gets a notice when fewer than this share of similar cases were
     /// suspended.
     pub rare_probation_share: f64,
@@ -62,7 +63,7 @@ impl Default for WarningRule {
     fn default() -> Self {
         WarningRule {
             min_cases: 5,
-            far_ratio: 0.5,
+            far_factor: 2.0,
             rare_probation_share: 0.1,
         }
     }
@@ -72,9 +73,10 @@ impl WarningRule {
     /// The rule in words, for the report.
     pub fn describe(&self) -> String {
         format!(
-            "拟判刑期在类案刑期四分位区间[Q1, Q3]内为未偏离；超出该区间为提示；类案不少于{}件且拟判刑期超出类案刑期范围[最低, 最高]、与中位数相差超过{:.0}%时为偏离预警；类案缓刑比例低于{:.0}%而拟适用缓刑时提示。",
+            "拟判刑期在类案刑期四分位区间[Q1, Q3]内为未偏离；超出该区间为提示；类案不少于{}件且拟判刑期超出类案刑期范围[最低, 最高]、并为类案中位数的{}倍以上或1/{}以下时为偏离预警；类案缓刑比例低于{:.0}%而拟适用缓刑时提示。",
             self.min_cases,
-            self.far_ratio * 100.0,
+            self.far_factor,
+            self.far_factor,
             self.rare_probation_share * 100.0
         )
     }
@@ -142,7 +144,8 @@ pub fn assess(dist: &Distribution, proposed: &Sentence, rule: &WarningRule) -> A
             } else {
                 let side = if p > q3 { "高于" } else { "低于" };
                 let outside_range = p < min || p > max;
-                let far = dev.abs() > rule.far_ratio;
+                let ratio = p.max(1.0) / median.max(1.0);
+                let far = ratio > rule.far_factor || ratio * rule.far_factor < 1.0;
                 let mut text = format!(
                     "拟判刑期{}{}{}件类案刑期的四分位区间[{}, {}]（百分位{:.0}），与中位数{}相差{:+.0}%",
                     months(p),
@@ -164,8 +167,8 @@ pub fn assess(dist: &Distribution, proposed: &Sentence, rule: &WarningRule) -> A
                 if outside_range && far && n >= rule.min_cases {
                     level = WarningLevel::Warning;
                     text.push_str(&format!(
-                        "：超出范围且相差超过{:.0}%，偏离预警。",
-                        rule.far_ratio * 100.0
+                        "，为中位数的{}倍以上或1/{}以下：偏离预警。",
+                        rule.far_factor, rule.far_factor
                     ));
                 } else {
                     level = WarningLevel::Notice;
@@ -265,6 +268,31 @@ mod tests {
     }
 
     #[test]
+    fn far_below_counts_like_far_above() {
+        let d = dist(&[18.0, 20.0, 24.0, 24.0, 30.0, 36.0]);
+        let rule = WarningRule::default();
+        // no custody against a median of 24 months
+        let fine_only = Sentence {
+            penalty: Some(MainPenalty::FineOnly),
+            fine_yuan: Some(5000),
+            ..Sentence::default()
+        };
+        assert_eq!(assess(&d, &fine_only, &rule).level, WarningLevel::Warning);
+        // below the range: less than half the median warns, more than half only notes
+        assert_eq!(
+            assess(&d, &proposed(11), &rule).level,
+            WarningLevel::Warning
+        );
+        assert_eq!(assess(&d, &proposed(13), &rule).level, WarningLevel::Notice);
+        // above the range, symmetrically: more than twice warns
+        assert_eq!(
+            assess(&d, &proposed(49), &rule).level,
+            WarningLevel::Warning
+        );
+        assert_eq!(assess(&d, &proposed(47), &rule).level, WarningLevel::Notice);
+    }
+
+    #[test]
     fn just_outside_the_range_but_near_the_median_is_only_a_notice() {
         // median 10, range [8, 12]: 13 is outside the range but only +30 %
         let d = dist(&[8.0, 9.0, 10.0, 10.0, 11.0, 12.0]);
@@ -311,6 +339,6 @@ mod tests {
     #[test]
     fn the_rule_in_words_names_its_thresholds() {
         let text = WarningRule::default().describe();
-        assert!(text.contains("5件") && text.contains("50%"), "{text}");
+        assert!(text.contains("5件") && text.contains("2倍"), "{text}");
     }
 }
