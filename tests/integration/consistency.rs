@@ -3,7 +3,7 @@
 //! The sample has eleven decided thefts (terms 0–42 months) and guiding case 901 on theft.
 
 use crate::server_api::start;
-use crate::{leian_ok, path_str, sample_index};
+use crate::{leian_ok, path_str, sample_index, shared_data};
 use serde_json::{json, Value};
 
 const THEFT_FACTS: &str = "被告人李某在公交车站趁乘客拥挤之机，扒窃被害人背包内的手机一部，价值人民币2500元，被当场抓获。李某到案后如实供述自己的罪行，手机已发还被害人。";
@@ -195,4 +195,47 @@ fn leian_check_reads_json_and_plain_text_drafts() {
     assert!(out.starts_with("consistency: "), "{out}");
     assert!(out.contains("charges: 盗窃罪"), "{out}");
     assert!(out.contains("拟判刑期10个月"), "{out}");
+}
+
+/// The evaluation on the real CAIL2018 terms runs and prints both predictors side by side
+/// on the same cases (numbers in the README; here only that they are sane).
+#[test]
+fn eval_consistency_compares_knn_with_the_per_charge_median_on_cail2018() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let index = tempfile::tempdir().expect("tempdir");
+    let out = leian_ok(&[
+        "eval",
+        "consistency",
+        "--data",
+        path_str(&data.join("cail2018/facts.jsonl")),
+        "--index",
+        path_str(index.path()),
+    ]);
+    let rows: Vec<Vec<String>> = out
+        .lines()
+        .filter(|l| l.starts_with("| per-charge") || l.starts_with("| kNN"))
+        .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    // | name | k | power | rule | n | MAE | within | warning | warning where n ≥ min | notice |
+    assert_eq!(
+        rows[0][5], rows[1][5],
+        "both evaluated on the same cases:\n{out}"
+    );
+    let n: usize = rows[0][5].parse().expect("n");
+    assert!(
+        n > 300,
+        "most of the 441 facts with terms are evaluated: {n}"
+    );
+    for r in &rows {
+        let mae: f64 = r[6].parse().expect("MAE");
+        assert!(
+            mae > 1.0 && mae < 120.0,
+            "MAE {mae} months is plausible:\n{out}"
+        );
+        let warning: f64 = r[8].trim_end_matches('%').parse().expect("warning share");
+        assert!((0.0..=100.0).contains(&warning));
+    }
 }

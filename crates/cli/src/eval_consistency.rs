@@ -34,9 +34,9 @@ pub(crate) struct ConsistencyArgs {
     /// Similarity weighting power (0 = equal weights; default: the check's).
     #[arg(long)]
     power: Option<f64>,
-    /// Same charges means `exact` (the same set of charges) or `any` (one in common, as
-    /// the check's charge filter does).
-    #[arg(long, default_value = "exact")]
+    /// Same charges means `any` (one charge in common, as the check's charge filter does)
+    /// or `exact` (the same set of charges).
+    #[arg(long, default_value = "any")]
     charge_match: String,
     /// Also try a grid of k, weighting powers and warning thresholds.
     #[arg(long)]

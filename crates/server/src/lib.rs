@@ -1,5 +1,5 @@
 //! leian-server owns everything HTTP: the JSON API under `/v1` (search, cases, similar
-//! cases, statutes, 类案检索报告, audit, admin), its OpenAPI document, `/healthz`,
+//! cases, statutes, 类案检索报告, 裁判偏离预警, audit, admin), its OpenAPI document, `/healthz`,
 //! `/metrics`, the web page's static files, API keys and roles, case visibility and the
 //! append-only audit log (SQLite, `<index>/leian.sqlite`).
 //!
