@@ -9,17 +9,17 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
-struct Fixture {
+pub(crate) struct Fixture {
     server: ServerHandle,
     /// judge of 甲法院
-    judge_a: String,
+    pub(crate) judge_a: String,
     /// judge of 乙法院
-    judge_b: String,
-    admin: String,
+    pub(crate) judge_b: String,
+    pub(crate) admin: String,
     _dir: tempfile::TempDir,
 }
 
-fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
+pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(&EngineOptions {
         index_dir: dir.path().to_path_buf(),
@@ -78,7 +78,7 @@ impl Resp {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn error_code(&self) -> String {
+    pub(crate) fn error_code(&self) -> String {
         self.json()["error"]["code"]
             .as_str()
             .unwrap_or("")
@@ -179,14 +179,14 @@ impl Fixture {
     fn addr(&self) -> SocketAddr {
         self.server.addr()
     }
-    fn get(&self, path: &str, key: &str) -> Resp {
+    pub(crate) fn get(&self, path: &str, key: &str) -> Resp {
         request(self.addr(), "GET", path, Some(key), None)
     }
-    fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
+    pub(crate) fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
         let b = serde_json::to_vec(body).expect("json");
         request(self.addr(), "POST", path, Some(key), Some(&b))
     }
-    fn put(&self, path: &str, key: &str, body: &Value) -> Resp {
+    pub(crate) fn put(&self, path: &str, key: &str, body: &Value) -> Resp {
         let b = serde_json::to_vec(body).expect("json");
         request(self.addr(), "PUT", path, Some(key), Some(&b))
     }

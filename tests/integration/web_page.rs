@@ -117,6 +117,63 @@ fn search_open_case_and_make_a_report_in_chromium() {
     s.screenshot(&out_dir.join("web_page_report.png"));
 }
 
+/// The consistency check (裁判偏离预警) next to the draft: a theft draft proposing 240
+/// months gets a warning, a chart of the similar thefts' terms and their list.
+#[test]
+fn consistency_check_shows_a_chart_next_to_the_draft_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let out_dir = repo().join("target/test-output");
+    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
+    let index = tempfile::tempdir().expect("tempdir");
+    let sample = repo().join("sample");
+    leian_ok(&[
+        "ingest",
+        path_str(&sample),
+        "--index",
+        path_str(index.path()),
+    ]);
+    let server = Server::start(index.path(), &out_dir);
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("tempdir");
+    let s = driver.session(&chromium, profile.path());
+    s.navigate(&server.url("/"));
+    s.send_keys(
+        &s.find("#draft"),
+        "被告人李某在公交车站趁乘客拥挤之机，扒窃被害人背包内的手机一部，价值人民币2500元。李某到案后如实供述自己的罪行。",
+    );
+    s.send_keys(&s.find("#charges"), "盗窃罪");
+    s.click(&s.find("#consistency-form summary"));
+    s.send_keys(&s.find("#proposed-term"), "240");
+    s.click(&s.find("#consistency-btn"));
+    let level = s.wait_text("#consistency .level", "the consistency result");
+    assert!(
+        level.contains("偏离预警"),
+        "240 months for a theft warns: {level}"
+    );
+    let dots = s.script(
+        "return document.querySelectorAll('#consistency svg.dist-chart circle.dot').length",
+    );
+    assert!(
+        dots.as_u64().unwrap_or(0) >= 8,
+        "one dot per similar theft with a term: {dots}"
+    );
+    let marker = s.script(
+        "return document.querySelectorAll('#consistency svg .proposed-mark.warning').length",
+    );
+    assert_eq!(marker, json!(1), "the draft's term is marked");
+    let text = s.text(&s.find("#consistency"));
+    assert!(
+        text.contains("盗窃"),
+        "the similar thefts are listed:\n{text}"
+    );
+    for junk in ["[object", "undefined", "null", "NaN"] {
+        assert!(!text.contains(junk), "no {junk:?} in the check:\n{text}");
+    }
+    s.screenshot(&out_dir.join("web_page_consistency.png"));
+}
+
 /// Clicks 查看 on the first hit matching `hit_css` (case `id`) and checks the drawer against
 /// the case as the API returns it. Leaves the drawer open; returns the case JSON.
 fn open_case(s: &Session<'_>, server: &Server, key: &str, hit_css: &str, id: &str) -> Value {

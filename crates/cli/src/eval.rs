@@ -16,6 +16,9 @@ pub(crate) enum EvalCommand {
     Lecard(LecardArgs),
     /// CAIL2019-SCM: pick the more similar of B and C for each triplet.
     Scm(ScmArgs),
+    /// CAIL2018 terms: predict each term from its nearest same-charge cases (leave-one-out)
+    /// and count how often real judgments would be flagged.
+    Consistency(crate::eval_consistency::ConsistencyArgs),
 }
 
 #[derive(Args)]
@@ -95,6 +98,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Lecard(a) => run_lecard(a),
         EvalCommand::Scm(a) => run_scm(a),
+        EvalCommand::Consistency(a) => crate::eval_consistency::run(a),
     }
 }
 

@@ -2,8 +2,10 @@
 //! eval). All `anyhow` lives here; the libraries have typed errors.
 
 mod bench;
+mod check;
 mod demo;
 mod eval;
+mod eval_consistency;
 mod ingest;
 mod keys;
 mod lifecycle;
@@ -43,6 +45,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve the HTTP API and the web page for judges.
     Serve(serve::ServeArgs),
+    /// Check a draft against how similar cases were decided (裁判偏离预警).
+    Check(check::CheckArgs),
     /// Manage API keys for the server.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => lifecycle::backup(a),
         Command::Restore(a) => lifecycle::restore(a),
         Command::Stats(a) => lifecycle::stats(a),
+        Command::Check(a) => check::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

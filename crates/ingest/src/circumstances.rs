@@ -170,6 +170,9 @@ impl Circumstance {
                 "达成调解",
                 "达成赔偿",
                 "刑事和解",
+                // CAIL2018 facts: `家属已赔偿被害人全部损失`, `双方达成赔偿协议`
+                "赔偿被害人",
+                "赔偿协议",
             ],
             Circumstance::Forgiveness => &["谅解"],
             Circumstance::Attempt => &["未遂"],
@@ -356,5 +359,23 @@ mod tests {
             let json = serde_json::to_string(&c).expect("serialise");
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
+    }
+
+    /// Misses found on the CAIL2018 facts: compensation written as `赔偿被害人…` or as an
+    /// agreement, which the first phrase list did not cover.
+    #[test]
+    fn compensation_in_cail2018_wording() {
+        assert!(
+            extract_circumstances("案发后，公司赔偿被害人刘某亲属经济损失人民币39万元")
+                .contains(&Circumstance::Compensation)
+        );
+        assert!(
+            extract_circumstances("案发后，双方达成赔偿协议，现已给付十万元")
+                .contains(&Circumstance::Compensation)
+        );
+        assert!(!extract_circumstances("被告人至今未赔偿被害人损失")
+            .contains(&Circumstance::Compensation));
+        assert!(!extract_circumstances("被告人拒不赔偿被害人损失")
+            .contains(&Circumstance::Compensation));
     }
 }

@@ -12,7 +12,7 @@ use crate::case::{
     StatuteArticle, StatuteRef,
 };
 use crate::error::{IngestError, Result};
-use crate::extract::{fill_from_text, find_charges};
+use crate::extract::{fill_from_text, find_charges, split_charges};
 use crate::numerals::parse_cn_int;
 use crate::statute::{find_statute_refs, normalize_law_name};
 use serde_json::{Map, Value};
@@ -431,10 +431,7 @@ fn parse_cail2018(obj: &Obj) -> RecordResult<Case> {
     let mut case = Case::new(CaseId(format!("cail2018:{n}")));
     case.sections.facts = req_str(obj, "fact")?;
     case.category = CaseCategory::Criminal;
-    case.charges = str_list(obj, "charges")?
-        .iter()
-        .map(|c| with_zui(c))
-        .collect();
+    case.charges = cail2018_charges(&str_list(obj, "charges")?);
     for a in str_list(obj, "articles")? {
         let article = parse_cn_int(&a)
             .and_then(|n| u32::try_from(n).ok())
@@ -460,6 +457,23 @@ fn parse_cail2018(obj: &Obj) -> RecordResult<Case> {
     };
     case.source = "cail2018".into();
     Ok(case)
+}
+
+/// CAIL2018 charge lists come in two shapes: whole charges (`["盗窃", "掩饰、隐瞒犯罪所得、
+/// 犯罪所得收益"]`), or the charge text split at every 、 with a final 。 (`["生产", "销售有毒",
+/// "有害食品。"]`). The second shape is joined back and split into real charges, keeping
+/// statutory compounds whole, so both shapes of one charge give the same `生产、销售有毒、
+/// 有害食品罪` (and never `有害食品。罪`).
+fn cail2018_charges(raw: &[String]) -> Vec<String> {
+    let split_at_dun = raw.last().is_some_and(|c| c.trim().ends_with('。'));
+    if split_at_dun {
+        let joined = raw.join("、");
+        split_charges(joined.trim().trim_end_matches('。'))
+    } else {
+        raw.iter()
+            .map(|c| with_zui(c.trim().trim_end_matches('。')))
+            .collect()
+    }
 }
 
 /// One CAIL2019-SCM triplet: is `b` or `c` more similar to `a`?
@@ -914,6 +928,29 @@ mod tests {
         );
     }
 
+    /// Half of the shared CAIL2018 rows split the charge text at 、 and end it with 。;
+    /// read as they were, they gave charges like `有害食品。罪` that no filter matches.
+    #[test]
+    fn cail2018_charges_split_at_dun_are_joined_back() {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            cail2018_charges(&owned(&["生产", "销售有毒", "有害食品。"])),
+            cail2018_charges(&owned(&["生产、销售有毒、有害食品"]))
+        );
+        assert_eq!(
+            cail2018_charges(&owned(&["故意伤害。"])),
+            vec!["故意伤害罪"]
+        );
+        assert_eq!(
+            cail2018_charges(&owned(&["盗窃", "掩饰", "隐瞒犯罪所得", "犯罪所得收益。"])),
+            cail2018_charges(&owned(&["盗窃", "掩饰、隐瞒犯罪所得、犯罪所得收益"]))
+        );
+        assert_eq!(
+            cail2018_charges(&owned(&["抢劫", "盗窃。"])),
+            vec!["抢劫罪", "盗窃罪"]
+        );
+    }
+
     #[test]
     fn cail2018_ids_charges_articles_terms() {
         let dir = tempfile::tempdir().unwrap();
@@ -936,6 +973,7 @@ mod tests {
         );
         assert_eq!(cs[0].sentence.term_months, Some(8));
         assert_eq!(cs[1].sentence.term_months, None);
+        assert_eq!(cs[1].charges, vec!["故意伤害罪"]);
         let es = errors(&recs);
         assert_eq!(es.len(), 1);
         assert_eq!(es[0].line, 3);

@@ -680,6 +680,147 @@
     }
   }
 
+  // ---------- consistency check (裁判偏离预警) ----------
+
+  const LEVEL_TEXT = { none: "未偏离", notice: "提示", warning: "偏离预警" };
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  const optionalInt = (id) => {
+    const v = $(id).value.trim();
+    const n = parseInt(v, 10);
+    return v && Number.isFinite(n) && n >= 0 ? n : null;
+  };
+
+  // The similar cases' terms as a strip (one dot each) over a box (Q1–Q3, median line)
+  // and whiskers (min–max), with a marker where the proposed term sits.
+  function distributionChart(d, proposed, level) {
+    const terms = d.terms_months || [];
+    const W = 340;
+    const H = 96;
+    const pad = 18;
+    // A proposed term far outside the cases' range is drawn at the edge (with its value),
+    // so that the box stays readable.
+    const span = Math.max(d.max_months - d.min_months, 6);
+    const clipLo = Math.max(0, d.min_months - span * 0.6);
+    const clipHi = d.max_months + span * 0.6;
+    const shown = proposed === null ? null : Math.min(Math.max(proposed, clipLo), clipHi);
+    const values = terms.concat(shown === null ? [] : [shown]);
+    let lo = Math.min(...values);
+    let hi = Math.max(...values);
+    if (hi === lo) {
+      lo = Math.max(0, lo - 6);
+      hi = hi + 6;
+    }
+    const x = (m) => pad + ((Math.min(Math.max(m, lo), hi) - lo) / (hi - lo)) * (W - 2 * pad);
+    const chart = svg("svg", {
+      viewBox: "0 0 " + W + " " + H,
+      width: "100%",
+      role: "img",
+      class: "dist-chart",
+      "aria-label":
+        "类案刑期分布：" + terms.length + "件，中位数" + d.median_months + "个月" + (proposed === null ? "" : "，拟判" + proposed + "个月"),
+    });
+    const mid = 34;
+    chart.append(svg("line", { x1: x(d.min_months), x2: x(d.max_months), y1: mid, y2: mid, class: "whisker" }));
+    for (const m of [d.min_months, d.max_months]) chart.append(svg("line", { x1: x(m), x2: x(m), y1: mid - 7, y2: mid + 7, class: "whisker" }));
+    chart.append(svg("rect", { x: x(d.q1_months), y: mid - 11, width: Math.max(1, x(d.q3_months) - x(d.q1_months)), height: 22, class: "box" }));
+    chart.append(svg("line", { x1: x(d.median_months), x2: x(d.median_months), y1: mid - 11, y2: mid + 11, class: "median" }));
+    terms.forEach((t, i) => {
+      const dot = svg("circle", { cx: x(t), cy: mid - 4 + (i % 3) * 4, r: 3, class: "dot" });
+      dot.append(svg("title", {}, t + "个月"));
+      chart.append(dot);
+    });
+    if (proposed !== null) {
+      const px = x(shown);
+      chart.append(svg("line", { x1: px, x2: px, y1: 10, y2: mid + 14, class: "proposed " + level }));
+      chart.append(svg("path", { d: "M" + (px - 6) + " 4 L" + (px + 6) + " 4 L" + px + " 12 Z", class: "proposed-mark " + level }));
+      const clipped = shown !== proposed ? (proposed > shown ? " →" : "← ") : "";
+      const anchor = px > W - 60 ? "end" : px < 60 ? "start" : "middle";
+      const label = proposed > shown ? "拟判" + proposed + "月" + clipped : clipped + "拟判" + proposed + "月";
+      chart.append(svg("text", { x: px, y: mid + 26, "text-anchor": anchor, class: "tick proposed-label " + level }, label));
+    }
+    const tick = (m, anchor) => chart.append(svg("text", { x: x(m), y: H - 4, "text-anchor": anchor, class: "tick" }, m + "月"));
+    tick(d.min_months, "start");
+    if (d.median_months - d.min_months > (hi - lo) / 8 && d.max_months - d.median_months > (hi - lo) / 8) tick(d.median_months, "middle");
+    tick(d.max_months, "end");
+    return chart;
+  }
+
+  function renderConsistency(r, proposed) {
+    const box = $("#consistency");
+    box.replaceChildren();
+    box.hidden = false;
+    const d = r.distribution;
+    box.append(
+      el("h3", { class: "consistency-title" }, "裁判偏离预警"),
+      el("p", { class: "level " + r.warning }, LEVEL_TEXT[r.warning] || r.warning, r.percentile === null || r.percentile === undefined ? "" : "（百分位 " + Math.round(r.percentile) + "）")
+    );
+    if (d.n > 0) {
+      box.append(distributionChart(d, proposed, r.warning));
+      box.append(
+        el(
+          "p",
+          { class: "dist-summary" },
+          "类案 " + d.n + " 件：中位数 " + d.median_months + " 个月，四分位 " + d.q1_months + "–" + d.q3_months + "，范围 " + d.min_months + "–" + d.max_months +
+            (d.probation_share === null ? "" : "，缓刑 " + Math.round(d.probation_share * 100) + "%") +
+            (d.fine_median_yuan === null ? "" : "，罚金中位数 " + Math.round(d.fine_median_yuan) + " 元")
+        )
+      );
+    }
+    box.append(el("ul", { class: "reasons" }, (r.reasons || []).map((t) => el("li", null, t))));
+    const tags = (list) => (list || []).map((c) => el("span", { class: "circ " + c.effect }, c.label));
+    if ((r.draft_circumstances || []).length) box.append(el("p", { class: "circs" }, "本案情节：", tags(r.draft_circumstances)));
+    box.append(
+      el(
+        "ol",
+        { class: "similar-terms" },
+        (r.similar || []).map((s) =>
+          el(
+            "li",
+            null,
+            el("button", { type: "button", class: "tag link", onclick: () => openCase(s.id) }, s.title || s.id),
+            " ",
+            el("span", { class: "term" }, sentenceText(s.sentence) || "—"),
+            " ",
+            tags(s.circumstances)
+          )
+        )
+      )
+    );
+    box.append(el("p", { class: "rule hint" }, r.rule));
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  async function checkConsistency() {
+    clearError();
+    const facts = [$("#q").value.trim(), $("#draft").value.trim()].filter(Boolean).join("\n");
+    const proposed = optionalInt("#proposed-term");
+    const body = {
+      facts,
+      charges: splitList($("#charges").value),
+      statutes: parseStatutes($("#statutes").value),
+      proposed_penalty: $("#proposed-penalty").value,
+      proposed_term_months: proposed,
+      proposed_probation_months: optionalInt("#proposed-probation"),
+      proposed_fine_yuan: optionalInt("#proposed-fine"),
+      mode: $("#mode").value,
+    };
+    const box = $("#consistency");
+    box.hidden = false;
+    box.replaceChildren(el("p", { class: "hint" }, "正在比对类案…"));
+    try {
+      renderConsistency(await api("POST", "/v1/consistency", body), proposed);
+    } catch (e) {
+      box.hidden = true;
+      showError(e);
+    }
+  }
+
   // ---------- wiring ----------
 
   $("#search-form").addEventListener("submit", (e) => {
@@ -694,6 +835,10 @@
   });
   $("#more-btn").addEventListener("click", loadMore);
   $("#report-btn").addEventListener("click", makeReport);
+  $("#consistency-btn").addEventListener("click", checkConsistency);
+  $("#reset-btn").addEventListener("click", () => {
+    $("#consistency").hidden = true;
+  });
   $("#reset-btn").addEventListener("click", () => {
     $("#search-form").reset();
     countFilters();

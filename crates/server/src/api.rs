@@ -61,7 +61,7 @@ pub enum ModeParam {
 }
 
 impl ModeParam {
-    fn to_mode(self) -> SearchMode {
+    pub(crate) fn to_mode(self) -> SearchMode {
         match self {
             ModeParam::Bm25 => SearchMode::Bm25,
             ModeParam::Dense => SearchMode::Dense,

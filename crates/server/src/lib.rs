@@ -1,5 +1,5 @@
 //! leian-server owns everything HTTP: the JSON API under `/v1` (search, cases, similar
-//! cases, statutes, 类案检索报告, audit, admin), its OpenAPI document, `/healthz`,
+//! cases, statutes, 类案检索报告, 裁判偏离预警, audit, admin), its OpenAPI document, `/healthz`,
 //! `/metrics`, the web page's static files, API keys and roles, case visibility and the
 //! append-only audit log (SQLite, `<index>/leian.sqlite`).
 //!
@@ -27,6 +27,7 @@ pub use api::{
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
+pub use routes::consistency::ConsistencyBody;
 pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
 pub use state::{AppState, ServerOptions};
 pub use store::{AuditFilter, AuditRow, KeyInfo, KeyListing, Role, Store, DB_FILE};
@@ -47,6 +48,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "leian 类案检索 API", description = "Similar-case search for Chinese courts."),
     paths(
         routes::search::search,
+        routes::consistency::consistency,
         routes::cases::get_case,
         routes::cases::similar,
         routes::statutes::statute,
@@ -67,7 +69,7 @@ use utoipa::{Modify, OpenApi};
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
         ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
         routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
-        ErrorBody, ErrorDetail,
+        ErrorBody, ErrorDetail, ConsistencyBody,
     )),
     modifiers(&BearerAuth)
 )]
@@ -112,7 +114,7 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use routes::{admin, cases, lifecycle, reports, search, statutes, system};
+    use routes::{admin, cases, consistency, lifecycle, reports, search, statutes, system};
     let body_limit = state.options().body_limit;
     Router::new()
         .route("/", get(system::index_html))
@@ -122,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/v1/openapi.json", get(system::openapi))
         .route("/v1/search", post(search::search))
+        .route("/v1/consistency", post(consistency::consistency))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/similar", get(cases::similar))
         .route("/v1/statutes/{law}/{article}", get(statutes::statute))

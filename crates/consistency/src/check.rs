@@ -1,0 +1,377 @@
+//! [`check`]: a draft against the similar decided cases the engine finds.
+
+use crate::draft::Draft;
+use crate::error::{ConsistencyError, Result};
+use crate::rule::{assess, WarningLevel, WarningRule};
+use crate::stats::{similarity_weights, Distribution, Outcome};
+use leian_engine::{Engine, Query, RankedCase, SearchMode};
+use leian_index::Filters;
+use leian_ingest::{
+    extract_circumstances, AuthorityTier, Case, Circumstance, CircumstanceEffect, Sentence,
+    StatuteRef,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// Longest facts text accepted, in characters.
+pub const MAX_FACTS_CHARS: usize = 200_000;
+/// Most similar cases a check may use.
+pub const MAX_TOP_K: usize = 100;
+
+/// How a check searches and grades.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Similar decided cases used for the distribution.
+    pub top_k: usize,
+    /// Ranking mode (hybrid and dense fall back to BM25 without a model).
+    pub mode: SearchMode,
+    /// Only cases with one of the draft's charges (the default); off compares with any case.
+    pub same_charges: bool,
+    /// Similarity weighting of the expected term (see [`similarity_weights`]).
+    pub weight_power: f64,
+    /// Guiding cases on point to list.
+    pub guiding_k: usize,
+    pub rule: WarningRule,
+    /// Ids the caller may not see.
+    pub hidden: HashSet<String>,
+}
+
+impl Default for CheckOptions {
+    /// `top_k` 10 and `weight_power` 1 were chosen with `leian eval consistency --sweep`
+    /// on CAIL2018 (BENCHMARKS.md).
+    fn default() -> Self {
+        CheckOptions {
+            top_k: 10,
+            mode: SearchMode::Hybrid,
+            same_charges: true,
+            weight_power: 1.0,
+            guiding_k: 3,
+            rule: WarningRule::default(),
+            hidden: HashSet::new(),
+        }
+    }
+}
+
+/// A circumstance with the label a judge reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CircumstanceTag {
+    pub code: Circumstance,
+    pub label: &'static str,
+    pub effect: CircumstanceEffect,
+}
+
+fn tags(found: &[Circumstance]) -> Vec<CircumstanceTag> {
+    found
+        .iter()
+        .map(|c| CircumstanceTag {
+            code: *c,
+            label: c.label_zh(),
+            effect: c.effect(),
+        })
+        .collect()
+}
+
+/// One similar decided case the distribution is made of.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarDecided {
+    pub id: String,
+    pub title: String,
+    pub court: Option<String>,
+    /// YYYY-MM-DD.
+    pub date: Option<String>,
+    pub tier: AuthorityTier,
+    pub charges: Vec<String>,
+    /// The ranking score.
+    pub score: f32,
+    /// Score relative to the most similar case (1 = the most similar).
+    pub similarity: f64,
+    /// Weight in the expected (weighted median) term.
+    pub weight: f64,
+    pub sentence: Sentence,
+    /// Term in months as the distribution counts it (fine only = 0; 死刑/无期 none).
+    pub term_months: Option<f64>,
+    /// 量刑情节 found in its facts and reasoning.
+    pub circumstances: Vec<CircumstanceTag>,
+    /// How many of the draft's circumstances it shares.
+    pub shared_circumstances: usize,
+}
+
+/// A guiding case on point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuidingOnPoint {
+    pub id: String,
+    pub number: Option<u32>,
+    pub title: String,
+    /// 裁判要点.
+    pub gist: String,
+    pub score: f32,
+    pub cited_by_draft: bool,
+}
+
+/// How often the similar cases cite a statute, and whether the draft does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatuteUse {
+    /// `刑法第67条`.
+    pub statute: String,
+    pub law: String,
+    pub article: u32,
+    /// Similar cases citing it.
+    pub cases: usize,
+    pub share: f64,
+    pub cited_by_draft: bool,
+}
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsistencyReport {
+    /// The ranking mode actually used.
+    pub mode: SearchMode,
+    /// Charges the similar cases were restricted to (empty: any case).
+    pub charges_filter: Vec<String>,
+    pub similar: Vec<SimilarDecided>,
+    pub distribution: Distribution,
+    pub proposed: Sentence,
+    /// Where the proposed term falls among the similar cases' terms, 0–100.
+    pub percentile: Option<f64>,
+    /// (proposed − median) / max(median, 1 month).
+    pub deviation_from_median: Option<f64>,
+    pub warning: WarningLevel,
+    pub warning_label: &'static str,
+    /// Every finding in words: the term, probation, statutes not cited, guiding cases.
+    pub reasons: Vec<String>,
+    /// The warning rule in words.
+    pub rule: String,
+    pub guiding: Vec<GuidingOnPoint>,
+    /// Statutes cited by at least two similar cases, most cited first.
+    pub statutes: Vec<StatuteUse>,
+    pub draft_circumstances: Vec<CircumstanceTag>,
+}
+
+/// 量刑情节 of a decided case: from its facts and its reasoning (where 自首, 累犯… are
+/// usually stated).
+pub fn case_circumstances(case: &Case) -> Vec<Circumstance> {
+    let text = format!("{}。{}", case.fact_text(), case.sections.reasoning);
+    extract_circumstances(&text)
+}
+
+fn validate(draft: &Draft, options: &CheckOptions) -> Result<()> {
+    let chars = draft.facts.chars().count();
+    if chars > MAX_FACTS_CHARS {
+        return Err(ConsistencyError::InvalidDraft(format!(
+            "`facts` has {chars} characters; at most {MAX_FACTS_CHARS}"
+        )));
+    }
+    if draft.search_text().is_empty() {
+        return Err(ConsistencyError::InvalidDraft(
+            "`facts` and `charges` are both empty: give the facts or the charges".into(),
+        ));
+    }
+    if options.top_k == 0 || options.top_k > MAX_TOP_K {
+        return Err(ConsistencyError::InvalidDraft(format!(
+            "`top_k` must be 1..={MAX_TOP_K}"
+        )));
+    }
+    if !(options.weight_power >= 0.0 && options.weight_power.is_finite()) {
+        return Err(ConsistencyError::InvalidDraft(
+            "`weight_power` must be a non-negative number".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn has_outcome(case: &Case) -> bool {
+    case.sentence.penalty.is_some() || case.sentence.term_months.is_some()
+}
+
+/// Checks `draft` against the similar decided cases in `engine`.
+pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<ConsistencyReport> {
+    validate(draft, options)?;
+    let charges_filter: Vec<String> = if options.same_charges {
+        draft
+            .charges
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mode = match options.mode {
+        SearchMode::Hybrid | SearchMode::Dense if !engine.has_dense() => SearchMode::Bm25,
+        m => m,
+    };
+    // Read deep: guiding cases, cases without a sentence and hidden ones are skipped.
+    let fetch = (options.top_k * 4 + options.hidden.len()).max(Query::DEFAULT_DEPTH);
+    let mut query = Query::new(draft.search_text(), fetch);
+    query.filters = Filters {
+        charges: charges_filter.clone(),
+        ..Filters::default()
+    };
+    query.mode = mode;
+    query.snippets = false;
+    query.depth = fetch;
+    let hits: Vec<RankedCase> = engine
+        .search(&query)?
+        .into_iter()
+        .filter(|h| !options.hidden.contains(h.id.as_str()))
+        .filter(|h| h.case.tier != AuthorityTier::Guiding && has_outcome(&h.case))
+        .take(options.top_k)
+        .collect();
+
+    let draft_found = extract_circumstances(&format!("{}。{}", draft.facts, draft.reasoning));
+    let scores: Vec<f64> = hits.iter().map(|h| f64::from(h.score)).collect();
+    let best = scores.iter().copied().fold(f64::MIN, f64::max);
+    let weights = similarity_weights(&scores, options.weight_power);
+    let similar: Vec<SimilarDecided> = hits
+        .iter()
+        .zip(&weights)
+        .map(|(h, w)| {
+            let found = case_circumstances(&h.case);
+            let outcome = Outcome::from_sentence(&h.case.sentence, *w);
+            SimilarDecided {
+                id: h.id.to_string(),
+                title: h.case.title.clone(),
+                court: h.case.court.clone(),
+                date: h.case.date.map(|d| d.to_string()),
+                tier: h.case.tier,
+                charges: h.case.charges.clone(),
+                score: h.score,
+                similarity: if best > 0.0 {
+                    f64::from(h.score) / best
+                } else {
+                    1.0
+                },
+                weight: *w,
+                sentence: h.case.sentence.clone(),
+                term_months: outcome.term_months,
+                shared_circumstances: found.iter().filter(|c| draft_found.contains(c)).count(),
+                circumstances: tags(&found),
+            }
+        })
+        .collect();
+    let outcomes: Vec<Outcome> = hits
+        .iter()
+        .zip(&weights)
+        .map(|(h, w)| Outcome::from_sentence(&h.case.sentence, *w))
+        .collect();
+    let distribution = Distribution::of(&outcomes);
+    let proposed = draft.proposed();
+    let assessment = assess(&distribution, &proposed, &options.rule);
+    let mut reasons = assessment.reasons;
+    if charges_filter.is_empty() && options.same_charges {
+        reasons.push("草稿未列罪名：类案未按罪名筛选。".into());
+    }
+    if let Some(expected) = distribution.weighted_median_months {
+        reasons.push(format!("按相似度加权，类案刑期中位数为{expected:.0}个月。"));
+    }
+
+    let statutes = statute_uses(&hits, &draft.normalized_statutes());
+    let uncited: Vec<String> = statutes
+        .iter()
+        .filter(|s| !s.cited_by_draft && s.share >= 0.5)
+        .map(|s| format!("{}（{}/{}件）", s.statute, s.cases, hits.len()))
+        .collect();
+    if !uncited.is_empty() {
+        reasons.push(format!(
+            "多数类案引用而草稿未引用的法条：{}。",
+            uncited.join("、")
+        ));
+    }
+
+    let guiding = guiding_on_point(engine, draft, options, &charges_filter, mode)?;
+    for g in guiding.iter().filter(|g| !g.cited_by_draft) {
+        reasons.push(format!(
+            "指导性案例{}（{}）与本案相关，草稿未引用；指导性案例应当参照。",
+            g.number.map_or_else(String::new, |n| format!("第{n}号")),
+            g.title
+        ));
+    }
+
+    Ok(ConsistencyReport {
+        mode,
+        charges_filter,
+        similar,
+        distribution,
+        proposed,
+        percentile: assessment.percentile,
+        deviation_from_median: assessment.deviation_from_median,
+        warning: assessment.level,
+        warning_label: assessment.level.label_zh(),
+        reasons,
+        rule: options.rule.describe(),
+        guiding,
+        statutes,
+        draft_circumstances: tags(&draft_found),
+    })
+}
+
+/// Statutes cited by at least two of `hits`, most cited first (ties by law and article).
+fn statute_uses(hits: &[RankedCase], draft: &[StatuteRef]) -> Vec<StatuteUse> {
+    let mut counts: BTreeMap<StatuteRef, usize> = BTreeMap::new();
+    for h in hits {
+        let unique: HashSet<&StatuteRef> = h.case.statutes.iter().collect();
+        for s in unique {
+            *counts.entry(s.clone()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<StatuteUse> = counts
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(s, n)| StatuteUse {
+            statute: s.to_string(),
+            cited_by_draft: draft.contains(&s),
+            law: s.law,
+            article: s.article,
+            cases: n,
+            share: n as f64 / hits.len().max(1) as f64,
+        })
+        .collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.cases));
+    out
+}
+
+fn guiding_on_point(
+    engine: &Engine,
+    draft: &Draft,
+    options: &CheckOptions,
+    charges: &[String],
+    mode: SearchMode,
+) -> Result<Vec<GuidingOnPoint>> {
+    if options.guiding_k == 0 {
+        return Ok(Vec::new());
+    }
+    let cited = draft.all_cited_guiding();
+    let mut query = Query::new(
+        draft.search_text(),
+        options.guiding_k + options.hidden.len(),
+    );
+    query.filters = Filters {
+        charges: charges.to_vec(),
+        tiers: vec![AuthorityTier::Guiding],
+        ..Filters::default()
+    };
+    query.mode = mode;
+    query.snippets = false;
+    Ok(engine
+        .search(&query)?
+        .into_iter()
+        .filter(|h| !options.hidden.contains(h.id.as_str()))
+        .take(options.guiding_k)
+        .map(|h| {
+            let number = h.case.guiding.as_ref().map(|g| g.number);
+            GuidingOnPoint {
+                id: h.id.to_string(),
+                number,
+                title: h.case.title.clone(),
+                gist: h
+                    .case
+                    .guiding
+                    .as_ref()
+                    .map(|g| g.gist.clone())
+                    .unwrap_or_default(),
+                score: h.score,
+                cited_by_draft: number.is_some_and(|n| cited.contains(&n)),
+            }
+        })
+        .collect())
+}
