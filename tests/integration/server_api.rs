@@ -48,7 +48,8 @@ fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
             demo_key,
             ..ServerOptions::default()
         },
-    );
+    )
+    .expect("state");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let server = ServerHandle::start(listener, state).expect("server");
     Fixture {
@@ -60,14 +61,14 @@ fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     }
 }
 
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| {
             panic!("not JSON ({e}): {}", &self.body[..self.body.len().min(300)])
         })
@@ -117,7 +118,7 @@ fn dechunk(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,

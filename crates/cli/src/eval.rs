@@ -16,6 +16,8 @@ pub(crate) enum EvalCommand {
     Lecard(LecardArgs),
     /// CAIL2019-SCM: pick the more similar of B and C for each triplet.
     Scm(ScmArgs),
+    /// Push quality: LeCaRD queries as pending cases, candidates as decided cases.
+    Push(crate::push::PushEvalArgs),
 }
 
 #[derive(Args)]
@@ -95,6 +97,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Lecard(a) => run_lecard(a),
         EvalCommand::Scm(a) => run_scm(a),
+        EvalCommand::Push(a) => crate::push::run_eval(a),
     }
 }
 

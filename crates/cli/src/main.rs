@@ -7,6 +7,7 @@ mod eval;
 mod ingest;
 mod keys;
 mod model;
+mod push;
 mod search;
 mod serve;
 

@@ -343,10 +343,12 @@ impl PushService {
             .into_values()
             .filter(|m| m.parts.score >= o.threshold)
             .collect();
+        // most authoritative first (指导性案例 first, per the SPC 2020 guidance), then score
         all.sort_by(|a, b| {
-            b.parts
-                .score
-                .total_cmp(&a.parts.score)
+            a.case
+                .tier
+                .cmp(&b.case.tier)
+                .then(b.parts.score.total_cmp(&a.parts.score))
                 .then(a.case.id.cmp(&b.case.id))
         });
         let (mut authority, mut other) = (0, 0);

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leian_engine::EngineError;
+use leian_push::PushError;
 use serde::Serialize;
 
 /// Everything that can go wrong while answering a request or starting the server.
@@ -28,6 +29,8 @@ pub enum AppError {
     Timeout,
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Push(#[from] PushError),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{context}: {source}")]
@@ -93,6 +96,33 @@ impl AppError {
                     (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
                 }
                 EngineError::Index(_) | EngineError::Vector(_) | EngineError::Embed(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    INTERNAL.into(),
+                ),
+            },
+            AppError::Push(e) => match e {
+                PushError::InvalidRequest(m) => {
+                    (StatusCode::BAD_REQUEST, "invalid_request", m.clone())
+                }
+                PushError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+                PushError::Engine(e) => match e {
+                    EngineError::InvalidRequest(m) => {
+                        (StatusCode::BAD_REQUEST, "invalid_request", m.clone())
+                    }
+                    EngineError::CaseNotFound(id) => {
+                        (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
+                    }
+                    EngineError::DenseUnavailable(_)
+                    | EngineError::Index(_)
+                    | EngineError::Vector(_)
+                    | EngineError::Embed(_) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        INTERNAL.into(),
+                    ),
+                },
+                PushError::Sqlite(_) | PushError::Io { .. } | PushError::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     INTERNAL.into(),

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod cases;
+pub(crate) mod push;
 pub(crate) mod reports;
 pub(crate) mod search;
 pub(crate) mod statutes;
