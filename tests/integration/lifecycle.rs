@@ -515,7 +515,8 @@ fn admin_stats_rebuild_and_job_over_http() {
     let (_, judge) = store
         .create_key(leian_server::Role::Judge, "甲法院", "")
         .unwrap();
-    let state = leian_server::AppState::new(bm25_engine(&index), store, Default::default());
+    let state =
+        leian_server::AppState::new(bm25_engine(&index), store, Default::default()).unwrap();
     let server = leian_server::ServerHandle::start(
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
         state,

@@ -5,6 +5,7 @@ mod cli_hybrid;
 mod cli_ingest_search;
 mod consistency;
 mod lifecycle;
+mod push;
 mod server_api;
 mod web_page;
 

@@ -48,7 +48,8 @@ pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
             demo_key,
             ..ServerOptions::default()
         },
-    );
+    )
+    .expect("state");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let server = ServerHandle::start(listener, state).expect("server");
     Fixture {
@@ -62,7 +63,7 @@ pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
 
 pub(crate) struct Resp {
     pub(crate) status: u16,
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: String,
 }
 

@@ -28,6 +28,10 @@ pub(crate) struct BenchArgs {
     hybrid_index: Option<PathBuf>,
     #[command(flatten)]
     model: crate::model::ModelArgs,
+    /// Only measure push matching: one new guiding case against 1,000 and 10,000
+    /// synthetic pending cases (no model needed).
+    #[arg(long)]
+    push: bool,
 }
 
 /// Median of a sample (0 for an empty one).
@@ -47,6 +51,20 @@ pub(crate) fn percentile(xs: &[f64], p: f64) -> f64 {
 }
 
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
+    if args.push {
+        let mut out = vec![
+            "| what | size | result |".to_string(),
+            "|---|---|---|".to_string(),
+        ];
+        out.extend(crate::push::bench(&args.data, &[1_000, 10_000, 20_000])?);
+        let table = out.join("\n");
+        println!("{table}");
+        if let Some(p) = &args.out {
+            std::fs::write(p, format!("{table}\n"))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        return Ok(());
+    }
     let candidates = args.data.join("lecard/candidates.jsonl");
     let judgments = args.data.join("judgments/lecardv2_judgments.jsonl");
     let queries_path = args.data.join("lecard/queries.dev.jsonl");

@@ -19,6 +19,8 @@ pub(crate) enum EvalCommand {
     /// CAIL2018 terms: predict each term from its nearest same-charge cases (leave-one-out)
     /// and count how often real judgments would be flagged.
     Consistency(crate::eval_consistency::ConsistencyArgs),
+    /// Push quality: LeCaRD queries as pending cases, candidates as decided cases.
+    Push(crate::push::PushEvalArgs),
 }
 
 #[derive(Args)]
@@ -99,6 +101,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
         EvalCommand::Lecard(a) => run_lecard(a),
         EvalCommand::Scm(a) => run_scm(a),
         EvalCommand::Consistency(a) => crate::eval_consistency::run(a),
+        EvalCommand::Push(a) => crate::push::run_eval(a),
     }
 }
 

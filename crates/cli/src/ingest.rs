@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use leian_engine::Engine;
-use leian_ingest::{read_path, Format, Item};
+use leian_ingest::{read_path, AuthorityTier, Format, Item};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -39,6 +39,9 @@ pub(crate) struct IngestSummary {
     pub(crate) chunks_embedded: usize,
     pub(crate) chunks_computed: usize,
     pub(crate) seconds: f64,
+    /// Guiding and typical cases ingested (they get pushed to pending cases).
+    #[serde(skip)]
+    pub(crate) authority: Vec<leian_ingest::Case>,
 }
 
 pub(crate) fn run(args: IngestArgs) -> Result<()> {
@@ -61,6 +64,7 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
             summary.chunks_embedded - summary.chunks_computed
         );
     }
+    crate::push::after_ingest(&engine, &args.index, &summary.authority)?;
     if summary.cases + summary.statutes == 0 && summary.skipped > 0 {
         bail!("nothing ingested: all {} records were bad", summary.skipped);
     }
@@ -94,6 +98,9 @@ pub(crate) fn ingest_paths(
         for record in records {
             match record {
                 Ok(Item::Case(case)) => {
+                    if matches!(case.tier, AuthorityTier::Guiding | AuthorityTier::Typical) {
+                        summary.authority.push((*case).clone());
+                    }
                     writer.upsert(*case)?;
                     summary.cases += 1;
                     in_batch += 1;

@@ -10,6 +10,7 @@ mod ingest;
 mod keys;
 mod lifecycle;
 mod model;
+mod push;
 mod search;
 mod serve;
 

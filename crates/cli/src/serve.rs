@@ -29,6 +29,9 @@ pub(crate) struct ServeArgs {
     /// Per-request time limit, seconds.
     #[arg(long, default_value_t = 30)]
     pub(crate) timeout_secs: u64,
+    /// First webhook retry after this many ms; each later retry waits twice as long.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) webhook_retry_ms: u64,
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<()> {
@@ -49,6 +52,7 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
         request_timeout: std::time::Duration::from_secs(args.timeout_secs.max(1)),
         ..ServerOptions::default()
     };
+    options.push.retry_base_ms = args.webhook_retry_ms.max(1);
     if let Some(n) = args.max_concurrent {
         options.max_concurrent = n.max(1);
     }
@@ -65,7 +69,7 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
     } else {
         "BM25-only"
     };
-    let state = AppState::new(engine, store, options);
+    let state = AppState::new(engine, store, options)?;
     leian_server::serve_until_ctrl_c(args.addr, state, |addr| {
         println!(
             "leian serving {cases} cases ({mode}) at http://{addr}/  \

@@ -491,6 +491,22 @@ impl Engine {
         })
     }
 
+    /// The passage embeddings of a case's chunks (what its dense score is the best of),
+    /// from the embedding cache for an indexed case; `None` without a model.
+    pub fn passage_vectors(&self, case: &Case) -> Result<Option<Vec<Vec<f32>>>> {
+        let g = self.current()?;
+        let Some(d) = &g.dense else {
+            return Ok(None);
+        };
+        let m = &d.model;
+        let chunks = Self::chunks_of(case, &m.chunking);
+        let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        let mut cache = m.cache.lock().map_err(|_| poisoned())?;
+        let vecs = m.embedder.embed_passages_cached(&mut cache, &refs)?;
+        cache.flush()?;
+        Ok(Some(vecs))
+    }
+
     #[allow(clippy::type_complexity)]
     fn fused_ranking(
         g: &Generation,

@@ -864,3 +864,100 @@
   countFilters();
   $("#q").focus();
 })();
+
+// ---------- precise push: register a pending case, the inbox of pushes ----------
+(function () {
+  const $ = (sel) => document.querySelector(sel);
+  const form = $("#pending-form");
+  const list = $("#inbox");
+  if (!form || !list) return;
+  const demoMeta = document.querySelector('meta[name="leian-demo-key"]');
+  const key = () => ($("#api-key").value || "").trim() || (demoMeta ? (demoMeta.getAttribute("content") || "").trim() : "");
+  async function call(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (key()) headers.Authorization = "Bearer " + key();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const j = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error((j.error && j.error.message) || "请求失败（HTTP " + res.status + "）");
+    return j;
+  }
+  const split = (s) => s.split(/[，,、;；\s]+/).map((x) => x.trim()).filter(Boolean);
+  function statutes(s) {
+    const out = [];
+    const re = /《?([^《》\s,，、;；第\d]+?)》?\s*第?\s*(\d+)\s*条?/g;
+    let m;
+    while ((m = re.exec(s))) out.push({ law: m[1].replace(/^中华人民共和国/, ""), article: parseInt(m[2], 10) });
+    return out;
+  }
+  function node(tag, cls, text) {
+    const n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+  function item(p) {
+    const li = node("li", "inbox-item" + (p.acked_at ? " read" : ""));
+    li.dataset.pushId = p.id;
+    const head = node("div", "inbox-head");
+    head.append(node("span", "badge tier-" + p.tier, p.tier_label));
+    if (p.must_follow) head.append(node("span", "badge must", "应当参照"));
+    const title = node("span", "inbox-title", p.case_title || p.case_id);
+    head.append(title, node("span", "inbox-score", "相关度 " + Number(p.score).toFixed(2)));
+    li.append(head, node("p", "inbox-reason", p.reason));
+    const tools = node("div", "inbox-tools");
+    const btn = (label, fn) => {
+      const b = node("button", "btn ghost small", label);
+      b.type = "button";
+      b.addEventListener("click", () => fn().then(load).catch((e) => ($("#inbox-status").textContent = e.message)));
+      return b;
+    };
+    if (!p.acked_at) tools.append(btn("标为已读", () => call("POST", "/v1/pushes/" + p.id + "/ack")));
+    tools.append(
+      btn(p.useful === true ? "✓ 有用" : "有用", () => call("POST", "/v1/pushes/" + p.id + "/feedback", { useful: true })),
+      btn(p.useful === false ? "✓ 无用" : "无用", () => call("POST", "/v1/pushes/" + p.id + "/feedback", { useful: false }))
+    );
+    li.append(tools);
+    return li;
+  }
+  async function load() {
+    if (!key()) {
+      $("#inbox-status").textContent = "填写密钥后显示本院的推送";
+      return;
+    }
+    try {
+      const q = $("#inbox-unacked").checked ? "?unacked=true&limit=1000" : "?limit=1000";
+      const j = await call("GET", "/v1/pushes" + q);
+      const pushes = (j.pushes || []).slice().reverse();
+      list.replaceChildren(...pushes.map(item));
+      $("#inbox-status").textContent = pushes.length ? "共 " + pushes.length + " 条推送（最新在前）" : "暂无推送";
+    } catch (e) {
+      $("#inbox-status").textContent = e.message;
+    }
+  }
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const facts = $("#pending-facts").value.trim();
+    if (!facts) {
+      $("#pending-status").textContent = "请填写基本案情";
+      return;
+    }
+    $("#pending-status").textContent = "正在登记并匹配…";
+    try {
+      const j = await call("POST", "/v1/pending-cases", {
+        title: $("#pending-case-title").value.trim(),
+        facts,
+        charges: split($("#pending-charges").value),
+        statutes: statutes($("#pending-statutes").value),
+      });
+      $("#pending-status").textContent = "已登记（编号 " + j.id + "），推送 " + j.pushes.length + " 件案例";
+      load();
+    } catch (e) {
+      $("#pending-status").textContent = e.message;
+    }
+  });
+  $("#inbox-refresh").addEventListener("click", load);
+  $("#inbox-unacked").addEventListener("change", load);
+  load();
+  setInterval(load, 30000);
+})();

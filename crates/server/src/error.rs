@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use leian_engine::EngineError;
+use leian_push::PushError;
 use serde::Serialize;
 
 /// Everything that can go wrong while answering a request or starting the server.
@@ -31,6 +32,8 @@ pub enum AppError {
     Timeout,
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Push(#[from] PushError),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{context}: {source}")]
@@ -84,30 +87,14 @@ impl AppError {
                 "timeout",
                 "the request took too long; try a shorter query or fewer results".into(),
             ),
-            AppError::Engine(e) => match e {
-                EngineError::InvalidRequest(m) => {
+            AppError::Engine(e) => engine_parts(e),
+            AppError::Push(e) => match e {
+                PushError::InvalidRequest(m) => {
                     (StatusCode::BAD_REQUEST, "invalid_request", m.clone())
                 }
-                EngineError::DenseUnavailable(m) => (
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    format!("dense search unavailable: {m}"),
-                ),
-                EngineError::CaseNotFound(id) => {
-                    (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
-                }
-                EngineError::WriterBusy(_) => (
-                    StatusCode::CONFLICT,
-                    "busy",
-                    "another ingest, rebuild or backup is writing to the index; retry when it is done"
-                        .into(),
-                ),
-                EngineError::Index(_)
-                | EngineError::Vector(_)
-                | EngineError::Embed(_)
-                | EngineError::Io { .. }
-                | EngineError::CorruptGeneration { .. }
-                | EngineError::RebuildVerification { .. } => (
+                PushError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+                PushError::Engine(e) => engine_parts(e),
+                PushError::Sqlite(_) | PushError::Io { .. } | PushError::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     INTERNAL.into(),
@@ -124,6 +111,38 @@ impl AppError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         self.parts().0
+    }
+}
+
+/// How an engine error answers: user mistakes are 4xx, the rest is logged and internal.
+fn engine_parts(e: &EngineError) -> (StatusCode, &'static str, String) {
+    const INTERNAL: &str = "internal error; see the server log";
+    match e {
+        EngineError::InvalidRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.clone()),
+        EngineError::DenseUnavailable(m) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("dense search unavailable: {m}"),
+        ),
+        EngineError::CaseNotFound(id) => {
+            (StatusCode::NOT_FOUND, "not_found", format!("no case {id}"))
+        }
+        EngineError::WriterBusy(_) => (
+            StatusCode::CONFLICT,
+            "busy",
+            "another ingest, rebuild or backup is writing to the index; retry when it is done"
+                .into(),
+        ),
+        EngineError::Index(_)
+        | EngineError::Vector(_)
+        | EngineError::Embed(_)
+        | EngineError::Io { .. }
+        | EngineError::CorruptGeneration { .. }
+        | EngineError::RebuildVerification { .. } => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            INTERNAL.into(),
+        ),
     }
 }
 

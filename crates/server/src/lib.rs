@@ -1,11 +1,13 @@
 //! leian-server owns everything HTTP: the JSON API under `/v1` (search, cases, similar
 //! cases, statutes, 类案检索报告, 裁判偏离预警, audit, admin), its OpenAPI document, `/healthz`,
 //! `/metrics`, the web page's static files, API keys and roles, case visibility and the
-//! append-only audit log (SQLite, `<index>/leian.sqlite`).
+//! append-only audit log (SQLite, `<index>/leian.sqlite`), and precise push over HTTP
+//! (pending cases, subscriptions, inbox, SSE stream, webhooks, feedback; admin ingest and
+//! delete of cases) on top of leian-push (`routes/push.rs`, `webhook.rs`).
 //!
 //! Engine crates know nothing of HTTP; this crate calls [`leian_engine::Engine`] from
-//! blocking worker threads, at most [`ServerOptions::max_concurrent`] at a time. It does
-//! not ingest: the index is built by `leian ingest` / `leian demo`.
+//! blocking worker threads, at most [`ServerOptions::max_concurrent`] at a time. The index
+//! is built by `leian ingest` / `leian demo`; admins may add or delete single cases.
 //!
 //! Entry points: [`app`] (the router, for tests with any transport), [`run`] (serve a
 //! listener until a shutdown future completes, finishing in-flight requests) and
@@ -20,6 +22,7 @@ mod report;
 mod routes;
 mod state;
 mod store;
+mod webhook;
 
 pub use api::{
     FilterParams, HitOut, ModeParam, PendingCase, ReportBody, ReportFormat, SearchBody,
@@ -29,6 +32,10 @@ pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use routes::consistency::ConsistencyBody;
 pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
+pub use routes::push::{
+    FeedbackBody, PendingCaseBody, PendingCaseResponse, PendingCaseUpdateBody, SubscriptionBody,
+    WebhookBody,
+};
 pub use state::{AppState, ServerOptions};
 pub use store::{AuditFilter, AuditRow, KeyInfo, KeyListing, Role, Store, DB_FILE};
 
@@ -63,6 +70,24 @@ use utoipa::{Modify, OpenApi};
         routes::system::healthz,
         routes::system::metrics,
         routes::system::openapi,
+        routes::push::register,
+        routes::push::list_pending,
+        routes::push::get_pending,
+        routes::push::update,
+        routes::push::close,
+        routes::push::subscribe,
+        routes::push::list_subscriptions,
+        routes::push::cancel_subscription,
+        routes::push::inbox,
+        routes::push::ack,
+        routes::push::feedback,
+        routes::push::delivery,
+        routes::push::stream,
+        routes::push::set_webhook,
+        routes::push::get_webhook,
+        routes::push::feedback_report,
+        routes::push::ingest,
+        routes::push::delete_case,
     ),
     components(schemas(
         SearchBody, FilterParams, StatuteParam, ModeParam, SearchResponse, HitOut, TierGroup,
@@ -70,6 +95,8 @@ use utoipa::{Modify, OpenApi};
         ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
         routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
         ErrorBody, ErrorDetail, ConsistencyBody,
+        PendingCaseBody, PendingCaseUpdateBody, PendingCaseResponse, SubscriptionBody,
+        FeedbackBody, WebhookBody,
     )),
     modifiers(&BearerAuth)
 )]
@@ -114,7 +141,7 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    use routes::{admin, cases, consistency, lifecycle, reports, search, statutes, system};
+    use routes::{admin, cases, consistency, lifecycle, push, reports, search, statutes, system};
     let body_limit = state.options().body_limit;
     Router::new()
         .route("/", get(system::index_html))
@@ -125,7 +152,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/openapi.json", get(system::openapi))
         .route("/v1/search", post(search::search))
         .route("/v1/consistency", post(consistency::consistency))
-        .route("/v1/cases/{id}", get(cases::get_case))
+        .route(
+            "/v1/cases/{id}",
+            get(cases::get_case).delete(push::delete_case),
+        )
         .route("/v1/cases/{id}/similar", get(cases::similar))
         .route("/v1/statutes/{law}/{article}", get(statutes::statute))
         .route("/v1/reports", post(reports::create))
@@ -139,6 +169,34 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/stats", get(lifecycle::stats))
         .route("/v1/admin/rebuild", post(lifecycle::rebuild))
         .route("/v1/admin/jobs/{id}", get(lifecycle::job))
+        .route("/v1/cases", post(push::ingest))
+        .route(
+            "/v1/pending-cases",
+            post(push::register).get(push::list_pending),
+        )
+        .route(
+            "/v1/pending-cases/{id}",
+            get(push::get_pending).put(push::update).patch(push::update),
+        )
+        .route("/v1/pending-cases/{id}/close", post(push::close))
+        .route(
+            "/v1/subscriptions",
+            post(push::subscribe).get(push::list_subscriptions),
+        )
+        .route(
+            "/v1/subscriptions/{id}",
+            axum::routing::delete(push::cancel_subscription),
+        )
+        .route("/v1/pushes", get(push::inbox))
+        .route("/v1/pushes/stream", get(push::stream))
+        .route("/v1/pushes/{id}/ack", post(push::ack))
+        .route("/v1/pushes/{id}/feedback", post(push::feedback))
+        .route("/v1/pushes/{id}/delivery", get(push::delivery))
+        .route(
+            "/v1/webhooks",
+            put(push::set_webhook).get(push::get_webhook),
+        )
+        .route("/v1/admin/push-feedback", get(push::feedback_report))
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
@@ -147,15 +205,18 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `listener` until `shutdown` completes, then stops accepting and waits for
-/// in-flight requests to finish.
+/// in-flight requests to finish. Webhooks of the push outbox are delivered meanwhile.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let sender = tokio::spawn(webhook::deliver_forever(state.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sender.abort();
+    served
 }
 
 /// A server running on its own thread and tokio runtime (for the CLI and tests).

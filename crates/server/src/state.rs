@@ -4,6 +4,7 @@ use crate::error::{AppError, Result};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use leian_engine::Engine;
+use leian_push::{PushOptions, PushService};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -19,6 +20,8 @@ pub struct ServerOptions {
     pub body_limit: usize,
     /// In demo mode, the judge key the web page gets injected.
     pub demo_key: Option<String>,
+    /// Push threshold, caps and webhook retry policy.
+    pub push: PushOptions,
 }
 
 impl Default for ServerOptions {
@@ -28,6 +31,7 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
             demo_key: None,
+            push: PushOptions::default(),
         }
     }
 }
@@ -39,6 +43,12 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     pub(crate) options: ServerOptions,
     pub(crate) jobs: crate::routes::lifecycle::Jobs,
+    /// Pending cases, subscriptions and the push outbox (tables in the same database).
+    pub(crate) pushes: PushService,
+    /// Bumped whenever pushes are created, waking SSE streams and the webhook sender.
+    pub(crate) push_tick: tokio::sync::watch::Sender<u64>,
+    /// One engine writer at a time (admin ingest and delete).
+    pub(crate) writing: std::sync::Mutex<()>,
 }
 
 /// Cheap to clone; every handler gets one.
@@ -48,8 +58,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(engine: Engine, store: Store, options: ServerOptions) -> AppState {
-        AppState {
+    /// The state of a server over `engine`; opens the push tables in `store`'s file.
+    pub fn new(engine: Engine, store: Store, options: ServerOptions) -> Result<AppState> {
+        let pushes = PushService::open(store.path(), options.push)?;
+        Ok(AppState {
             inner: Arc::new(Shared {
                 engine,
                 store,
@@ -57,8 +69,20 @@ impl AppState {
                 metrics: Metrics::default(),
                 options,
                 jobs: Default::default(),
+                pushes,
+                push_tick: tokio::sync::watch::Sender::new(0),
+                writing: std::sync::Mutex::new(()),
             }),
-        }
+        })
+    }
+
+    pub fn pushes(&self) -> &PushService {
+        &self.inner.pushes
+    }
+
+    /// Wakes SSE streams and the webhook sender after pushes were created.
+    pub(crate) fn pushes_created(&self) {
+        self.inner.push_tick.send_modify(|t| *t = t.wrapping_add(1));
     }
 
     pub fn engine(&self) -> &Engine {

@@ -150,6 +150,7 @@ pub struct AuditFilter {
 /// The database; one connection behind a mutex (every call is short).
 pub struct Store {
     conn: Mutex<Connection>,
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -204,7 +205,13 @@ impl Store {
         migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
         })
+    }
+
+    /// The database file (the push tables of leian-push live in it too).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {

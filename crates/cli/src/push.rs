@@ -1,0 +1,359 @@
+//! Push from the command line: pushes after `leian ingest`, `leian eval push` (push
+//! quality on LeCaRD) and `leian bench --push` (reverse matching with many pending cases).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use leian_engine::{Engine, Query, SearchMode};
+use leian_eval::Qrels;
+use leian_ingest::{Case, StatuteRef};
+use leian_push::reverse::PendingIndex;
+use leian_push::{Features, PushOptions, PushService, ScoreWeights};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// After an ingest commit: when the index has the server's database (and so maybe
+/// pending cases and subscriptions), new guiding and typical cases are pushed.
+pub(crate) fn after_ingest(engine: &Engine, index: &Path, cases: &[Case]) -> Result<()> {
+    let db = index.join(leian_server::DB_FILE);
+    if cases.is_empty() || !db.exists() {
+        return Ok(());
+    }
+    let service = PushService::open(&db, PushOptions::default())
+        .with_context(|| format!("opening the push tables in {}", db.display()))?;
+    let created = service.on_cases_added(engine, cases)?;
+    if !created.is_empty() {
+        println!(
+            "created {} pushes for {} new guiding/typical cases ({} open pending cases)",
+            created.len(),
+            cases.len(),
+            service.open_pending_count()?
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub(crate) struct PushEvalArgs {
+    /// Index holding the LeCaRD candidates, ingested with the model (`index/lecard`).
+    #[arg(long, default_value_os_t = crate::default_index_dir())]
+    index: PathBuf,
+    /// Queries JSONL `{id, fact, charges}`: registered as pending cases.
+    #[arg(long, default_value = "../shared/data/lecard/queries.dev.jsonl")]
+    queries: PathBuf,
+    /// Qrels TSV `query 0 candidate grade`.
+    #[arg(long, default_value = "../shared/data/lecard/qrels.dev.tsv")]
+    qrels: PathBuf,
+    /// Thresholds of the table.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.35,0.45,0.5,0.55,0.6,0.65,0.7,0.8"
+    )]
+    thresholds: Vec<f32>,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
+}
+
+#[derive(Deserialize)]
+struct LecardQuery {
+    id: serde_json::Value,
+    fact: String,
+    #[serde(default)]
+    charges: Vec<String>,
+}
+
+fn read_queries(path: &Path) -> Result<Vec<(String, String, Vec<String>)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading queries {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: LecardQuery = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
+        let id = match q.id {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.push((id, q.fact, q.charges));
+    }
+    Ok(out)
+}
+
+/// Push counts at one threshold.
+#[derive(Default)]
+struct Tally {
+    pushes: usize,
+    relevant: usize,
+    grade3_pushed: usize,
+}
+
+fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize, default: bool) -> String {
+    format!(
+        "| {t:.2}{} | {:.1} | {:.3} | {:.3} |",
+        if default { " (default)" } else { "" },
+        tally.pushes as f64 / queries.max(1) as f64,
+        tally.grade3_pushed as f64 / grade3_total.max(1) as f64,
+        if tally.pushes == 0 {
+            0.0
+        } else {
+            tally.relevant as f64 / tally.pushes as f64
+        },
+    )
+}
+
+/// `leian eval push`: the 64 LeCaRD dev queries as pending cases, the candidates as decided
+/// cases. Recall = grade-3 candidates pushed / all grade-3 labels; precision = pushes
+/// with grade ≥ 2 / pushes (unlabelled candidates count as grade 0).
+pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
+    let engine = crate::search::open_existing(&args.index, &args.model)?;
+    let qrels = Qrels::read(&args.qrels)?;
+    let queries = read_queries(&args.queries)?;
+    let defaults = PushOptions::default();
+    let scratch = tempfile::tempdir().context("scratch dir")?;
+    // every candidate the forward search scores, whatever its score: thresholds and the
+    // cap are applied below
+    let service = PushService::open(
+        &scratch.path().join("push.sqlite"),
+        PushOptions {
+            threshold: f32::MIN,
+            max_similar: defaults.candidate_depth,
+            max_authority: defaults.candidate_depth,
+            ..defaults
+        },
+    )?;
+    let grade = |qid: &str, case_id: &str| {
+        qrels.grade(qid, case_id.strip_prefix("lecard:").unwrap_or(case_id))
+    };
+    let labelled: Vec<&(String, String, Vec<String>)> = queries
+        .iter()
+        .filter(|(q, _, _)| qrels.by_query.contains_key(q))
+        .collect();
+    let grade3_total: usize = labelled
+        .iter()
+        .map(|(q, _, _)| qrels.by_query[q].values().filter(|g| **g == 3).count())
+        .sum();
+    let started = Instant::now();
+    // forward: register each query (hybrid search, then pair scores)
+    let mut forward: Vec<(String, Vec<(String, f32)>)> = Vec::new();
+    let mut reverse_index = PendingIndex::default();
+    for (qid, fact, charges) in &labelled {
+        let text = format!("{fact} {}", charges.join(" "));
+        let vector = if engine.has_dense() {
+            engine.query_vector(&Query {
+                mode: SearchMode::Hybrid,
+                ..Query::new(text.as_str(), 1)
+            })?
+        } else {
+            None
+        };
+        let features = Features::new(
+            fact,
+            charges,
+            &[] as &[StatuteRef],
+            vector.iter().cloned().collect(),
+        );
+        let found = service.forward_matches(&engine, &features, &text, vector.as_deref())?;
+        forward.push((
+            qid.clone(),
+            found
+                .iter()
+                .map(|m| (m.case.id.to_string(), m.parts.score))
+                .collect(),
+        ));
+        reverse_index.upsert(qid, features);
+    }
+    let forward_secs = started.elapsed().as_secs_f64();
+    // reverse: every candidate as if newly ingested, matched against the 64 pending cases
+    let started = Instant::now();
+    let mut reverse: HashMap<String, Vec<(String, f32)>> = HashMap::new();
+    let weights = ScoreWeights::default();
+    let ids = engine.index().all_ids()?;
+    let mut candidates = 0;
+    for id in ids.iter().filter(|i| i.as_str().starts_with("lecard:")) {
+        let Some(case) = engine.get(id)? else {
+            continue;
+        };
+        candidates += 1;
+        let vectors = engine.passage_vectors(&case)?.unwrap_or_default();
+        for m in reverse_index.matches(&Features::of_case(&case, vectors), &weights, f32::MIN) {
+            reverse
+                .entry(m.pending_id)
+                .or_default()
+                .push((id.to_string(), m.parts.score));
+        }
+    }
+    let reverse_secs = started.elapsed().as_secs_f64();
+    if candidates == 0 {
+        bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
+    }
+    let mut thresholds = args.thresholds.clone();
+    if !thresholds
+        .iter()
+        .any(|t| (t - defaults.threshold).abs() < 1e-6)
+    {
+        thresholds.push(defaults.threshold);
+    }
+    thresholds.sort_by(f32::total_cmp);
+    let mode = if engine.has_dense() {
+        "hybrid"
+    } else {
+        "BM25-only"
+    };
+    println!(
+        "push quality on LeCaRD dev: {} queries as pending cases, {candidates} candidates as decided cases, {grade3_total} grade-3 labels; {mode}",
+        labelled.len()
+    );
+    println!(
+        "\nregister (forward: top {} engine hits scored, at most {} similar cases pushed per pending case; {forward_secs:.1} s)\n",
+        defaults.candidate_depth, defaults.max_similar
+    );
+    println!("| threshold | pushes per pending case | recall of grade-3 | precision (grade ≥ 2) |");
+    println!("|---|---|---|---|");
+    for &t in &thresholds {
+        let mut tally = Tally::default();
+        for (qid, found) in &forward {
+            for (cid, _) in found
+                .iter()
+                .filter(|(_, s)| *s >= t)
+                .take(defaults.max_similar)
+            {
+                let g = grade(qid, cid);
+                tally.pushes += 1;
+                tally.relevant += usize::from(g >= 2);
+                tally.grade3_pushed += usize::from(g == 3);
+            }
+        }
+        println!(
+            "{}",
+            table_row(
+                t,
+                &tally,
+                grade3_total,
+                labelled.len(),
+                t == defaults.threshold
+            )
+        );
+    }
+    println!(
+        "\ningest (reverse: each candidate matched against the open pending cases as a new guiding case would be, no cap; {reverse_secs:.1} s)\n"
+    );
+    println!("| threshold | pushes per pending case | recall of grade-3 | precision (grade ≥ 2) |");
+    println!("|---|---|---|---|");
+    for &t in &thresholds {
+        let mut tally = Tally::default();
+        for (qid, found) in &reverse {
+            for (cid, _) in found.iter().filter(|(_, s)| *s >= t) {
+                let g = grade(qid, cid);
+                tally.pushes += 1;
+                tally.relevant += usize::from(g >= 2);
+                tally.grade3_pushed += usize::from(g == 3);
+            }
+        }
+        println!(
+            "{}",
+            table_row(
+                t,
+                &tally,
+                grade3_total,
+                labelled.len(),
+                t == defaults.threshold
+            )
+        );
+    }
+    Ok(())
+}
+
+/// A deterministic pseudo-random unit vector (xorshift), for synthetic embeddings.
+fn synthetic_vector(seed: u64, dim: usize) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v: Vec<f32> = (0..dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-9);
+    v.iter_mut().for_each(|a| *a /= n);
+    v
+}
+
+/// `leian bench --push`: reverse matching of new guiding cases (the 64 LeCaRD dev query
+/// facts) against N synthetic pending cases (LeCaRD candidate facts, each cut and joined
+/// with a sentence of another, with its charges and a random 384-d query vector).
+pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
+    let candidates = data.join("lecard/candidates.jsonl");
+    let queries = data.join("lecard/queries.dev.jsonl");
+    let mut pool: Vec<(String, Vec<String>)> = Vec::new();
+    for line in std::fs::read_to_string(&candidates)
+        .with_context(|| format!("reading {}", candidates.display()))?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let charges = v["charges"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        pool.push((v["fact"].as_str().unwrap_or_default().to_string(), charges));
+    }
+    if pool.is_empty() {
+        bail!("no candidates in {}", candidates.display());
+    }
+    let new_cases: Vec<Features> = read_queries(&queries)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, fact, charges))| {
+            let vectors = (0..4)
+                .map(|c| synthetic_vector(1_000_000 + i as u64 * 8 + c, 384))
+                .collect();
+            Features::new(&fact, &charges, &[], vectors)
+        })
+        .collect();
+    let weights = ScoreWeights::default();
+    let threshold = PushOptions::default().threshold;
+    let mut rows = Vec::new();
+    for &n in counts {
+        let started = Instant::now();
+        let mut index = PendingIndex::default();
+        for i in 0..n {
+            let (a, charges) = &pool[i % pool.len()];
+            let (b, _) = &pool[(i * 7 + 13) % pool.len()];
+            let cut: String = a.chars().take(200 + i % 300).collect();
+            let extra = b.split('。').nth(1 + i % 3).unwrap_or_default();
+            let facts = format!("{cut}。{extra}");
+            index.upsert(
+                &format!("p{i}"),
+                Features::new(&facts, charges, &[], vec![synthetic_vector(i as u64, 384)]),
+            );
+        }
+        let build = started.elapsed().as_secs_f64();
+        let mut ms = Vec::new();
+        let mut matched = Vec::new();
+        for _ in 0..3 {
+            for f in &new_cases {
+                let t = Instant::now();
+                let m = index.matches(f, &weights, threshold);
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                matched.push(m.len() as f64);
+            }
+        }
+        rows.push(format!(
+            "| reverse match one new guiding case against {n} pending cases | {} new cases × 3 | median {:.2} ms, p99 {:.2} ms; median {:.0} pending cases reached (threshold {threshold}); index built in {build:.2} s |",
+            new_cases.len(),
+            crate::bench::median(&ms),
+            crate::bench::percentile(&ms, 0.99),
+            crate::bench::median(&matched),
+        ));
+    }
+    Ok(rows)
+}
