@@ -105,7 +105,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
                 std::slice::from_ref(path),
                 format,
                 true,
-                usize::MAX,
+                None,
             )?;
             count = s.cases;
             rates.push(s.cases as f64 / s.seconds);

@@ -46,7 +46,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         std::slice::from_ref(&args.sample),
         Format::Auto,
         false,
-        usize::MAX,
+        None,
     )?;
     println!(
         "demo index {}: {} cases ({} ingested now, {} skipped)\n",

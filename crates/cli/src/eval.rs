@@ -278,7 +278,7 @@ fn run_scm(args: ScmArgs) -> Result<()> {
             std::slice::from_ref(&args.triplets),
             Format::Scm,
             true,
-            usize::MAX,
+            None,
         )?;
     }
     let scm_ids: Vec<CaseId> = engine

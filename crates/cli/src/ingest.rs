@@ -46,7 +46,13 @@ pub(crate) struct IngestSummary {
 
 pub(crate) fn run(args: IngestArgs) -> Result<()> {
     let engine = args.model.open_engine(&args.index)?;
-    let summary = ingest_paths(&engine, &args.paths, args.format, args.quiet, args.batch)?;
+    let summary = ingest_paths(
+        &engine,
+        &args.paths,
+        args.format,
+        args.quiet,
+        Some(args.batch),
+    )?;
     println!(
         "ingested {} cases and {} statutes, skipped {} records, in {:.1} s ({:.0} cases/s); index now holds {} cases",
         summary.cases,
@@ -72,17 +78,18 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
 }
 
 /// Reads every path and upserts its records, committing every `batch` cases (and at the
-/// end). Bad records are reported on stderr (file:line: message) and skipped; nothing
+/// end), each commit acknowledged on stdout; `None`: one silent commit at the end. Bad records are reported on stderr (file:line: message) and skipped; nothing
 /// already stored is touched by them.
 pub(crate) fn ingest_paths(
     engine: &Engine,
     paths: &[PathBuf],
     format: Format,
     quiet: bool,
-    batch: usize,
+    batch: Option<usize>,
 ) -> Result<IngestSummary> {
     let start = Instant::now();
-    let batch = batch.max(1);
+    let acknowledge = batch.is_some();
+    let batch = batch.unwrap_or(usize::MAX).max(1);
     let mut summary = IngestSummary::default();
     let mut writer = engine.writer()?;
     let mut in_batch = 0usize;
@@ -106,7 +113,7 @@ pub(crate) fn ingest_paths(
                     in_batch += 1;
                     if in_batch >= batch {
                         writer.note_source(source_line(path, in_batch));
-                        bar.suspend(|| commit(writer, &mut summary))?;
+                        bar.suspend(|| commit(writer, &mut summary, acknowledge))?;
                         writer = engine.writer()?;
                         in_batch = 0;
                     }
@@ -132,7 +139,7 @@ pub(crate) fn ingest_paths(
                 writer.note_source(source_line(path, in_batch));
             }
         }
-        commit(writer, &mut summary)?;
+        commit(writer, &mut summary, acknowledge)?;
     }
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
@@ -146,8 +153,12 @@ fn source_line(path: &std::path::Path, cases: usize) -> String {
     format!("{now} ingest {} ({cases} cases)", path.display())
 }
 
-/// Embeds and commits what `writer` holds, then acknowledges it on stdout.
-fn commit(writer: leian_engine::EngineWriter<'_>, summary: &mut IngestSummary) -> Result<()> {
+/// Embeds and commits what `writer` holds, then (when asked) acknowledges it on stdout.
+fn commit(
+    writer: leian_engine::EngineWriter<'_>,
+    summary: &mut IngestSummary,
+    acknowledge: bool,
+) -> Result<()> {
     let to_embed = writer.pending_embeddings();
     let bar = ProgressBar::new(to_embed as u64);
     bar.set_style(
@@ -158,6 +169,8 @@ fn commit(writer: leian_engine::EngineWriter<'_>, summary: &mut IngestSummary) -
     bar.finish_and_clear();
     summary.chunks_embedded += stats.chunks;
     summary.chunks_computed += stats.chunks_computed;
-    println!("committed {} cases", summary.cases);
+    if acknowledge {
+        println!("committed {} cases", summary.cases);
+    }
     Ok(())
 }
