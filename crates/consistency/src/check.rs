@@ -38,7 +38,9 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     /// `top_k` 10 and `weight_power` 1 were chosen with `leian eval consistency --sweep`
-    /// on CAIL2018 (BENCHMARKS.md).
+    /// on CAIL2018 (README, "Consistency check"): with hybrid neighbours the weighted
+    /// median of the 10 nearest same-charge cases has MAE 24.7 months against 25.8 for
+    /// the per-charge median; equal weights (power 0) lose most of that gain.
     fn default() -> Self {
         CheckOptions {
             top_k: 10,
