@@ -157,6 +157,36 @@ fn consistency_api_rejects_bad_drafts_and_missing_keys() {
 }
 
 #[test]
+fn consistency_leaves_out_cases_the_caller_may_not_see() {
+    let f = start(true, None);
+    let body = json!({"facts": THEFT_FACTS, "charges": ["盗窃罪"], "proposed_term_months": 12, "top_k": 20});
+    let ids = |v: &Value| -> Vec<String> {
+        v["similar"]
+            .as_array()
+            .expect("similar")
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let before = ids(&f.post("/v1/consistency", &f.judge_a, &body).json());
+    let sealed = before.first().expect("a similar theft").clone();
+    let r = f.put(
+        &format!("/v1/admin/cases/{sealed}/visibility"),
+        &f.admin,
+        &json!({"courts": ["乙法院"]}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let a = ids(&f.post("/v1/consistency", &f.judge_a, &body).json());
+    assert!(
+        !a.contains(&sealed),
+        "甲法院 no longer sees {sealed}: {a:?}"
+    );
+    assert_eq!(a.len() + 1, before.len(), "only the sealed case is gone");
+    let b = ids(&f.post("/v1/consistency", &f.judge_b, &body).json());
+    assert!(b.contains(&sealed), "乙法院 still compares with {sealed}");
+}
+
+#[test]
 fn leian_check_reads_json_and_plain_text_drafts() {
     let index = sample_index();
     let dir = tempfile::tempdir().expect("tempdir");
