@@ -115,6 +115,25 @@ fn consistency_api_compares_with_same_charge_cases_and_grades_the_term() {
     assert!(similar
         .iter()
         .any(|s| !s["circumstances"].as_array().expect("c").is_empty()));
+    // like with like: the thefts that also have 坦白, with their own median
+    let like = &v["same_circumstances"];
+    let like_ids = strs(&like["ids"]);
+    assert!(!like_ids.is_empty(), "{like}");
+    for id in &like_ids {
+        let case = similar
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .expect("a similar case");
+        assert!(
+            case["circumstances"]
+                .as_array()
+                .expect("c")
+                .iter()
+                .any(|c| c["code"] == "confession"),
+            "{case}"
+        );
+    }
+    assert!(strs(&v["reasons"]).iter().any(|s| s.contains("情节相同")));
 
     // every check is in the audit log with the cases it used
     let audit = f.get("/v1/audit?action=consistency", &f.admin).json();

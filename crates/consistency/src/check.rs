@@ -3,7 +3,7 @@
 use crate::draft::Draft;
 use crate::error::{ConsistencyError, Result};
 use crate::rule::{assess, WarningLevel, WarningRule};
-use crate::stats::{similarity_weights, Distribution, Outcome};
+use crate::stats::{quantile, similarity_weights, Distribution, Outcome};
 use leian_engine::{Engine, Query, RankedCase, SearchMode};
 use leian_index::Filters;
 use leian_ingest::{
@@ -147,6 +147,17 @@ pub struct ConsistencyReport {
     /// Statutes cited by at least two similar cases, most cited first.
     pub statutes: Vec<StatuteUse>,
     pub draft_circumstances: Vec<CircumstanceTag>,
+    /// The similar cases that share every circumstance of the draft (like with like), and
+    /// the median of their terms; none when the draft states no circumstance.
+    pub same_circumstances: Option<LikeCases>,
+}
+
+/// The similar cases that share all of the draft's circumstances.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LikeCases {
+    pub ids: Vec<String>,
+    pub n_with_term: usize,
+    pub median_months: Option<f64>,
 }
 
 /// 量刑情节 of a decided case: from its facts and its reasoning (where 自首, 累犯… are
@@ -260,6 +271,30 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     let proposed = draft.proposed();
     let assessment = assess(&distribution, &proposed, &options.rule);
     let mut reasons = assessment.reasons;
+    let same_circumstances = (!draft_found.is_empty()).then(|| {
+        let like: Vec<&SimilarDecided> = similar
+            .iter()
+            .filter(|s| s.shared_circumstances == draft_found.len())
+            .collect();
+        let mut terms: Vec<f64> = like.iter().filter_map(|s| s.term_months).collect();
+        terms.sort_by(f64::total_cmp);
+        LikeCases {
+            ids: like.iter().map(|s| s.id.clone()).collect(),
+            n_with_term: terms.len(),
+            median_months: quantile(&terms, 0.5),
+        }
+    });
+    if let Some(like) = &same_circumstances {
+        let labels: Vec<&str> = draft_found.iter().map(|c| c.label_zh()).collect();
+        reasons.push(match like.median_months {
+            Some(m) => format!(
+                "与本案情节相同（{}）的类案{}件，刑期中位数{m:.0}个月。",
+                labels.join("、"),
+                like.n_with_term
+            ),
+            None => format!("类案中没有与本案情节（{}）全部相同的。", labels.join("、")),
+        });
+    }
     if charges_filter.is_empty() && options.same_charges {
         reasons.push("草稿未列罪名：类案未按罪名筛选。".into());
     }
@@ -304,6 +339,7 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
         guiding,
         statutes,
         draft_circumstances: tags(&draft_found),
+        same_circumstances,
     })
 }
 
