@@ -40,6 +40,10 @@ fn consistency_api_compares_with_same_charge_cases_and_grades_the_term() {
     let v = r.json();
     let similar = v["similar"].as_array().expect("similar");
     assert!(similar.len() >= 8, "{} similar cases", similar.len());
+    assert_eq!(
+        v["exact_charges"], true,
+        "the sample has enough thefts alone"
+    );
     for s in similar {
         assert!(
             strs(&s["charges"]).contains(&"盗窃罪".to_string()),
