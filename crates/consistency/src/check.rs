@@ -447,3 +447,95 @@ fn guiding_on_point(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leian_engine::EngineOptions;
+    use leian_ingest::{CaseCategory, CaseId, MainPenalty};
+
+    fn theft(id: &str, charges: &[&str], months: u32) -> Case {
+        let mut c = Case::new(CaseId::new(id));
+        c.title = format!("{id} 盗窃案");
+        c.category = CaseCategory::Criminal;
+        c.charges = charges.iter().map(|s| s.to_string()).collect();
+        c.sections.facts = "被告人在超市秘密窃取商品，价值人民币三千元，到案后如实供述。".into();
+        c.sentence = Sentence {
+            penalty: Some(MainPenalty::FixedTerm),
+            term_months: Some(months),
+            ..Sentence::default()
+        };
+        c
+    }
+
+    fn engine_with(cases: Vec<Case>) -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::open(&EngineOptions {
+            index_dir: dir.path().to_path_buf(),
+            ..EngineOptions::default()
+        })
+        .expect("engine");
+        let mut w = engine.writer().expect("writer");
+        for c in cases {
+            w.upsert(c).expect("upsert");
+        }
+        w.commit(&mut |_, _| {}).expect("commit");
+        (dir, engine)
+    }
+
+    fn draft() -> Draft {
+        Draft {
+            facts: "被告人在超市窃取商品价值三千元".into(),
+            charges: vec!["盗窃".into()],
+            proposed_term_months: Some(8),
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn exact_charges_are_preferred_when_there_are_enough() {
+        let mut cases: Vec<Case> = (0..6)
+            .map(|i| theft(&format!("t{i}"), &["盗窃罪"], 6 + i))
+            .collect();
+        cases.push(theft("combo", &["盗窃罪", "抢劫罪"], 60));
+        let (_dir, engine) = engine_with(cases);
+        let r = check(&engine, &draft(), &CheckOptions::default()).expect("check");
+        assert!(r.exact_charges);
+        assert_eq!(r.similar.len(), 6);
+        assert!(r.similar.iter().all(|s| s.id != "combo"));
+        assert_eq!(r.distribution.max_months, Some(11.0));
+    }
+
+    #[test]
+    fn too_few_exact_matches_fall_back_to_a_shared_charge_and_say_so() {
+        let mut cases: Vec<Case> = (0..3)
+            .map(|i| theft(&format!("t{i}"), &["盗窃罪"], 6 + i))
+            .collect();
+        cases.push(theft("combo", &["盗窃罪", "抢劫罪"], 60));
+        cases.push(theft("other", &["诈骗罪"], 12));
+        let (_dir, engine) = engine_with(cases);
+        let r = check(&engine, &draft(), &CheckOptions::default()).expect("check");
+        assert!(!r.exact_charges);
+        let ids: Vec<&str> = r.similar.iter().map(|s| s.id.as_str()).collect();
+        assert!(ids.contains(&"combo") && !ids.contains(&"other"), "{ids:?}");
+        assert!(
+            r.reasons.iter().any(|s| s.contains("数罪并罚")),
+            "{:?}",
+            r.reasons
+        );
+        // hidden cases are left out
+        let options = CheckOptions {
+            hidden: ["combo".to_string()].into_iter().collect(),
+            ..CheckOptions::default()
+        };
+        let r = check(&engine, &draft(), &options).expect("check");
+        assert!(r.similar.iter().all(|s| s.id != "combo"));
+    }
+
+    #[test]
+    fn an_empty_draft_is_an_invalid_draft() {
+        let (_dir, engine) = engine_with(vec![theft("t0", &["盗窃罪"], 6)]);
+        let err = check(&engine, &Draft::default(), &CheckOptions::default());
+        assert!(matches!(err, Err(ConsistencyError::InvalidDraft(_))));
+    }
+}
