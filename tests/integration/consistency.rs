@@ -40,6 +40,10 @@ fn consistency_api_compares_with_same_charge_cases_and_grades_the_term() {
     let v = r.json();
     let similar = v["similar"].as_array().expect("similar");
     assert!(similar.len() >= 8, "{} similar cases", similar.len());
+    assert_eq!(
+        v["exact_charges"], true,
+        "the sample has enough thefts alone"
+    );
     for s in similar {
         assert!(
             strs(&s["charges"]).contains(&"盗窃罪".to_string()),
@@ -115,6 +119,25 @@ fn consistency_api_compares_with_same_charge_cases_and_grades_the_term() {
     assert!(similar
         .iter()
         .any(|s| !s["circumstances"].as_array().expect("c").is_empty()));
+    // like with like: the thefts that also have 坦白, with their own median
+    let like = &v["same_circumstances"];
+    let like_ids = strs(&like["ids"]);
+    assert!(!like_ids.is_empty(), "{like}");
+    for id in &like_ids {
+        let case = similar
+            .iter()
+            .find(|s| s["id"] == id.as_str())
+            .expect("a similar case");
+        assert!(
+            case["circumstances"]
+                .as_array()
+                .expect("c")
+                .iter()
+                .any(|c| c["code"] == "confession"),
+            "{case}"
+        );
+    }
+    assert!(strs(&v["reasons"]).iter().any(|s| s.contains("情节相同")));
 
     // every check is in the audit log with the cases it used
     let audit = f.get("/v1/audit?action=consistency", &f.admin).json();
@@ -154,6 +177,36 @@ fn consistency_api_rejects_bad_drafts_and_missing_keys() {
         .any(|s| s.contains("未列罪名")));
     let doc = f.get("/v1/openapi.json", &f.judge_a).json();
     assert!(doc["paths"]["/v1/consistency"]["post"].is_object());
+}
+
+#[test]
+fn consistency_leaves_out_cases_the_caller_may_not_see() {
+    let f = start(true, None);
+    let body = json!({"facts": THEFT_FACTS, "charges": ["盗窃罪"], "proposed_term_months": 12, "top_k": 20});
+    let ids = |v: &Value| -> Vec<String> {
+        v["similar"]
+            .as_array()
+            .expect("similar")
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let before = ids(&f.post("/v1/consistency", &f.judge_a, &body).json());
+    let sealed = before.first().expect("a similar theft").clone();
+    let r = f.put(
+        &format!("/v1/admin/cases/{sealed}/visibility"),
+        &f.admin,
+        &json!({"courts": ["乙法院"]}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let a = ids(&f.post("/v1/consistency", &f.judge_a, &body).json());
+    assert!(
+        !a.contains(&sealed),
+        "甲法院 no longer sees {sealed}: {a:?}"
+    );
+    assert_eq!(a.len() + 1, before.len(), "only the sealed case is gone");
+    let b = ids(&f.post("/v1/consistency", &f.judge_b, &body).json());
+    assert!(b.contains(&sealed), "乙法院 still compares with {sealed}");
 }
 
 #[test]

@@ -34,9 +34,9 @@ pub(crate) struct ConsistencyArgs {
     /// Similarity weighting power (0 = equal weights; default: the check's).
     #[arg(long)]
     power: Option<f64>,
-    /// Same charges means `any` (one charge in common, as the check's charge filter does)
-    /// or `exact` (the same set of charges).
-    #[arg(long, default_value = "any")]
+    /// Same charges means `prefer-exact` (the same set of charges when at least 5 other
+    /// cases have it, else one charge in common: what the check does), `any` or `exact`.
+    #[arg(long, default_value = "prefer-exact")]
     charge_match: String,
     /// Also try a grid of k, weighting powers and warning thresholds.
     #[arg(long)]
@@ -44,6 +44,20 @@ pub(crate) struct ConsistencyArgs {
     #[command(flatten)]
     model: crate::model::ModelArgs,
 }
+
+/// Which cases count as having the same charges.
+#[derive(Clone, Copy)]
+enum ChargeMatch {
+    /// At least one charge in common (the engine's charge filter).
+    Any,
+    /// The same set of charges.
+    Exact,
+    /// The same set when at least [`PREFER_EXACT_MIN`] such cases exist, else `Any`.
+    PreferExact,
+}
+
+/// As the check: `WarningRule::default().min_cases`.
+const PREFER_EXACT_MIN: usize = 5;
 
 /// One fact with a known term.
 struct Labelled {
@@ -100,24 +114,38 @@ fn neighbours(
     engine: &Engine,
     cases: &[Labelled],
     mode: SearchMode,
-    any_charge: bool,
+    charge_match: ChargeMatch,
 ) -> Result<Vec<Option<Neighbours>>> {
     let by_id: HashMap<&CaseId, f64> = cases.iter().map(|c| (&c.id, c.term)).collect();
     let mut out = Vec::with_capacity(cases.len());
     for (i, c) in cases.iter().enumerate() {
-        let candidates: Vec<CaseId> = cases
-            .iter()
-            .enumerate()
-            .filter(|(j, o)| {
-                *j != i
-                    && if any_charge {
-                        !o.charges.is_disjoint(&c.charges)
-                    } else {
-                        o.charges == c.charges
-                    }
-            })
-            .map(|(_, o)| o.id.clone())
-            .collect();
+        let matching = |exact: bool| -> Vec<CaseId> {
+            cases
+                .iter()
+                .enumerate()
+                .filter(|(j, o)| {
+                    *j != i
+                        && if exact {
+                            o.charges == c.charges
+                        } else {
+                            !o.charges.is_disjoint(&c.charges)
+                        }
+                })
+                .map(|(_, o)| o.id.clone())
+                .collect()
+        };
+        let candidates = match charge_match {
+            ChargeMatch::Any => matching(false),
+            ChargeMatch::Exact => matching(true),
+            ChargeMatch::PreferExact => {
+                let exact = matching(true);
+                if exact.len() >= PREFER_EXACT_MIN {
+                    exact
+                } else {
+                    matching(false)
+                }
+            }
+        };
         if candidates.is_empty() {
             out.push(None);
             continue;
@@ -282,10 +310,11 @@ fn row(name: &str, k: &str, power: &str, rule: &WarningRule, s: &Score) {
 }
 
 pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
-    let any_charge = match args.charge_match.as_str() {
-        "exact" => false,
-        "any" => true,
-        other => bail!("unknown --charge-match {other:?}: want exact or any"),
+    let charge_match = match args.charge_match.as_str() {
+        "exact" => ChargeMatch::Exact,
+        "any" => ChargeMatch::Any,
+        "prefer-exact" => ChargeMatch::PreferExact,
+        other => bail!("unknown --charge-match {other:?}: want any, exact or prefer-exact"),
     };
     let cases = read_labelled(&args)?;
     let engine = open_engine(&args)?;
@@ -301,7 +330,7 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
         }
         writer.commit(&mut |_, _| {})?;
     }
-    let all = neighbours(&engine, &cases, args.mode, any_charge)?;
+    let all = neighbours(&engine, &cases, args.mode, charge_match)?;
     let skipped = all.iter().filter(|n| n.is_none()).count();
     let defaults = CheckOptions::default();
     let k = args.k.unwrap_or(defaults.top_k);
@@ -314,7 +343,11 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
         cases.len(),
         cases.len() - skipped,
         skipped,
-        if any_charge { "a shared" } else { "the same" },
+        match charge_match {
+            ChargeMatch::Any => "a shared",
+            ChargeMatch::Exact => "the same",
+            ChargeMatch::PreferExact => "the same (else a shared)",
+        },
         args.mode.as_str(),
     );
     println!();

@@ -19,7 +19,7 @@ pub mod stats;
 
 pub use check::{
     case_circumstances, check, CheckOptions, CircumstanceTag, ConsistencyReport, GuidingOnPoint,
-    SimilarDecided, StatuteUse, MAX_FACTS_CHARS, MAX_TOP_K,
+    LikeCases, SimilarDecided, StatuteUse, MAX_FACTS_CHARS, MAX_TOP_K,
 };
 pub use draft::{cited_guiding_numbers, Draft};
 pub use error::{ConsistencyError, Result};

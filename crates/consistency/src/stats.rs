@@ -49,7 +49,7 @@ pub struct Distribution {
     pub weighted_median_months: Option<f64>,
     /// Every term, ascending (for the chart).
     pub terms_months: Vec<f64>,
-    /// Share of the cases with a known outcome that were suspended (缓刑).
+    /// Share of the cases with a known penalty that were suspended (缓刑).
     pub probation_share: Option<f64>,
     /// Cases sentenced to 死刑 or 无期徒刑 (no term, not in `n`).
     pub death_or_life: usize,
@@ -66,9 +66,9 @@ impl Distribution {
             .iter()
             .filter_map(|o| o.term_months.map(|t| (t, o.weight)))
             .collect();
-        let known = outcomes
-            .iter()
-            .filter(|o| o.penalty.is_some() || o.term_months.is_some());
+        // only a case whose penalty is known says whether it was suspended (CAIL2018
+        // gives terms without penalties: its probation share is unknown, not 0 %)
+        let known = outcomes.iter().filter(|o| o.penalty.is_some());
         let known_n = known.clone().count();
         let suspended = known.filter(|o| o.probation).count();
         let mut fines: Vec<f64> = outcomes
