@@ -49,9 +49,16 @@ pub(crate) struct PushEvalArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "0.35,0.45,0.5,0.55,0.6,0.65,0.7,0.8"
+        default_value = "0.5,0.55,0.6,0.65,0.7,0.75,0.8"
     )]
     thresholds: Vec<f32>,
+    /// Skip the forward (registration) pass; only the reverse pass is measured.
+    #[arg(long)]
+    no_forward: bool,
+    /// Write every reverse-pass pair's score parts (TSV: query, candidate, grade, dense,
+    /// lexical, charges, statutes, score) here, for tuning the weights.
+    #[arg(long)]
+    dump: Option<PathBuf>,
     #[command(flatten)]
     model: crate::model::ModelArgs,
 }
@@ -156,6 +163,10 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
             &[] as &[StatuteRef],
             vector.iter().cloned().collect(),
         );
+        if args.no_forward {
+            reverse_index.upsert(qid, features);
+            continue;
+        }
         let found = service.forward_matches(&engine, &features, &text, vector.as_deref())?;
         forward.push((
             qid.clone(),
@@ -173,6 +184,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
     let weights = ScoreWeights::default();
     let ids = engine.index().all_ids()?;
     let mut candidates = 0;
+    let mut dump = String::new();
     for id in ids.iter().filter(|i| i.as_str().starts_with("lecard:")) {
         let Some(case) = engine.get(id)? else {
             continue;
@@ -180,6 +192,20 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         candidates += 1;
         let vectors = engine.passage_vectors(&case)?.unwrap_or_default();
         for m in reverse_index.matches(&Features::of_case(&case, vectors), &weights, f32::MIN) {
+            if args.dump.is_some() {
+                let p = &m.parts;
+                dump.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    m.pending_id,
+                    id,
+                    grade(&m.pending_id, id.as_str()),
+                    p.dense.map_or(String::new(), |d| d.to_string()),
+                    p.lexical,
+                    p.charges.map_or(String::new(), |d| d.to_string()),
+                    p.statutes.map_or(String::new(), |d| d.to_string()),
+                    p.score
+                ));
+            }
             reverse
                 .entry(m.pending_id)
                 .or_default()
@@ -187,6 +213,9 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         }
     }
     let reverse_secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.dump {
+        std::fs::write(path, dump).with_context(|| format!("writing {}", path.display()))?;
+    }
     if candidates == 0 {
         bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
     }

@@ -41,7 +41,7 @@ pub struct PushOptions {
 impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
-            threshold: 0.55,
+            threshold: 0.6,
             max_authority: 5,
             max_similar: 10,
             candidate_depth: 50,
