@@ -313,12 +313,16 @@ fn synthetic_vector(seed: u64, dim: usize) -> Vec<f32> {
 }
 
 /// `leian bench --push`: reverse matching of new guiding cases (the 64 LeCaRD dev query
-/// facts) against N synthetic pending cases (LeCaRD candidate facts, each cut and joined
-/// with a sentence of another, with its charges and a random 384-d query vector).
+/// facts, with synthetic 384-d chunk vectors) against N synthetic pending cases: LeCaRD
+/// candidate facts, each cut and joined with a sentence of another, with its charges and a
+/// synthetic query vector; one in ten is built from a candidate labelled relevant to a new
+/// case, with a vector near that case's, so that matches happen as they would.
 pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
     let candidates = data.join("lecard/candidates.jsonl");
     let queries = data.join("lecard/queries.dev.jsonl");
+    let qrels = Qrels::read(&data.join("lecard/qrels.dev.tsv"))?;
     let mut pool: Vec<(String, Vec<String>)> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
     for line in std::fs::read_to_string(&candidates)
         .with_context(|| format!("reading {}", candidates.display()))?
         .lines()
@@ -333,12 +337,36 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
                     .collect()
             })
             .unwrap_or_default();
+        let id = match &v["id"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        by_id.insert(id, pool.len());
         pool.push((v["fact"].as_str().unwrap_or_default().to_string(), charges));
     }
     if pool.is_empty() {
         bail!("no candidates in {}", candidates.display());
     }
-    let new_cases: Vec<Features> = read_queries(&queries)?
+    let queries = read_queries(&queries)?;
+    // for each new case, the candidates labelled relevant to it (grade >= 2)
+    let related: Vec<Vec<usize>> = queries
+        .iter()
+        .map(|(q, _, _)| {
+            let mut v: Vec<usize> = qrels
+                .by_query
+                .get(q)
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, g)| **g >= 2)
+                        .filter_map(|(c, _)| by_id.get(c).copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    let new_cases: Vec<Features> = queries
         .into_iter()
         .enumerate()
         .map(|(i, (_, fact, charges))| {
@@ -355,14 +383,38 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
         let started = Instant::now();
         let mut index = PendingIndex::default();
         for i in 0..n {
-            let (a, charges) = &pool[i % pool.len()];
+            // one pending case in ten is about a new case: facts of a candidate labelled
+            // relevant to it and a query vector near its vector; the rest are random
+            // candidates with random vectors
+            let target = (i / 10) % new_cases.len();
+            let about = i % 10 == 0 && !related[target].is_empty();
+            let source = if about {
+                related[target][(i / 10 / new_cases.len()) % related[target].len()]
+            } else {
+                i % pool.len()
+            };
+            let (a, charges) = &pool[source];
             let (b, _) = &pool[(i * 7 + 13) % pool.len()];
             let cut: String = a.chars().take(200 + i % 300).collect();
             let extra = b.split('。').nth(1 + i % 3).unwrap_or_default();
             let facts = format!("{cut}。{extra}");
+            let noise = synthetic_vector(i as u64, 384);
+            let v = if about {
+                let near = &new_cases[target].vectors[0];
+                let mut v: Vec<f32> = near
+                    .iter()
+                    .zip(&noise)
+                    .map(|(a, b)| 0.95 * a + 0.3 * b)
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            } else {
+                noise
+            };
             index.upsert(
                 &format!("p{i}"),
-                Features::new(&facts, charges, &[], vec![synthetic_vector(i as u64, 384)]),
+                Features::new(&facts, charges, &[], vec![v]),
             );
         }
         let build = started.elapsed().as_secs_f64();
