@@ -646,7 +646,9 @@ fn a_killed_server_loses_and_duplicates_nothing_and_the_stream_resumes() {
     for id in &ids {
         assert!(keys.contains(format!("leian-push-{id}").as_str()));
     }
-    assert!(got
+    // (a request cut off by the kill may have reached the receiver half-sent: only what
+    // it accepted must verify)
+    assert!(accepted
         .iter()
         .all(|r| verify_signature(SECRET, &r.body, &r.signature)));
     // the inbox holds every push once

@@ -98,10 +98,17 @@ struct Tally {
     grade3_pushed: usize,
 }
 
-fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize, default: bool) -> String {
+fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize) -> String {
+    let d = PushOptions::default();
+    let label = if t == d.threshold {
+        " (default for decided cases)"
+    } else if t == d.authority_threshold {
+        " (default for guiding/typical)"
+    } else {
+        ""
+    };
     format!(
-        "| {t:.2}{} | {:.1} | {:.3} | {:.3} |",
-        if default { " (default)" } else { "" },
+        "| {t:.2}{label} | {:.1} | {:.3} | {:.3} |",
         tally.pushes as f64 / queries.max(1) as f64,
         tally.grade3_pushed as f64 / grade3_total.max(1) as f64,
         if tally.pushes == 0 {
@@ -127,6 +134,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         &scratch.path().join("push.sqlite"),
         PushOptions {
             threshold: f32::MIN,
+            authority_threshold: f32::MIN,
             max_similar: defaults.candidate_depth,
             max_authority: defaults.candidate_depth,
             ..defaults
@@ -256,16 +264,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
                 tally.grade3_pushed += usize::from(g == 3);
             }
         }
-        println!(
-            "{}",
-            table_row(
-                t,
-                &tally,
-                grade3_total,
-                labelled.len(),
-                t == defaults.threshold
-            )
-        );
+        println!("{}", table_row(t, &tally, grade3_total, labelled.len()));
     }
     println!(
         "\ningest (reverse: each candidate matched against the open pending cases as a new guiding case would be, no cap; {reverse_secs:.1} s)\n"
@@ -282,16 +281,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
                 tally.grade3_pushed += usize::from(g == 3);
             }
         }
-        println!(
-            "{}",
-            table_row(
-                t,
-                &tally,
-                grade3_total,
-                labelled.len(),
-                t == defaults.threshold
-            )
-        );
+        println!("{}", table_row(t, &tally, grade3_total, labelled.len()));
     }
     Ok(())
 }
@@ -377,7 +367,7 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
         })
         .collect();
     let weights = ScoreWeights::default();
-    let threshold = PushOptions::default().threshold;
+    let threshold = PushOptions::default().authority_threshold;
     let mut rows = Vec::new();
     for &n in counts {
         let started = Instant::now();
