@@ -49,9 +49,16 @@ pub(crate) struct PushEvalArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "0.35,0.45,0.5,0.55,0.6,0.65,0.7,0.8"
+        default_value = "0.5,0.55,0.6,0.65,0.7,0.75,0.8"
     )]
     thresholds: Vec<f32>,
+    /// Skip the forward (registration) pass; only the reverse pass is measured.
+    #[arg(long)]
+    no_forward: bool,
+    /// Write every reverse-pass pair's score parts (TSV: query, candidate, grade, dense,
+    /// lexical, charges, statutes, score) here, for tuning the weights.
+    #[arg(long)]
+    dump: Option<PathBuf>,
     #[command(flatten)]
     model: crate::model::ModelArgs,
 }
@@ -91,10 +98,17 @@ struct Tally {
     grade3_pushed: usize,
 }
 
-fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize, default: bool) -> String {
+fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize) -> String {
+    let d = PushOptions::default();
+    let label = if t == d.threshold {
+        " (default for decided cases)"
+    } else if t == d.authority_threshold {
+        " (default for guiding/typical)"
+    } else {
+        ""
+    };
     format!(
-        "| {t:.2}{} | {:.1} | {:.3} | {:.3} |",
-        if default { " (default)" } else { "" },
+        "| {t:.2}{label} | {:.1} | {:.3} | {:.3} |",
         tally.pushes as f64 / queries.max(1) as f64,
         tally.grade3_pushed as f64 / grade3_total.max(1) as f64,
         if tally.pushes == 0 {
@@ -120,6 +134,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         &scratch.path().join("push.sqlite"),
         PushOptions {
             threshold: f32::MIN,
+            authority_threshold: f32::MIN,
             max_similar: defaults.candidate_depth,
             max_authority: defaults.candidate_depth,
             ..defaults
@@ -156,6 +171,10 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
             &[] as &[StatuteRef],
             vector.iter().cloned().collect(),
         );
+        if args.no_forward {
+            reverse_index.upsert(qid, features);
+            continue;
+        }
         let found = service.forward_matches(&engine, &features, &text, vector.as_deref())?;
         forward.push((
             qid.clone(),
@@ -173,6 +192,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
     let weights = ScoreWeights::default();
     let ids = engine.index().all_ids()?;
     let mut candidates = 0;
+    let mut dump = String::new();
     for id in ids.iter().filter(|i| i.as_str().starts_with("lecard:")) {
         let Some(case) = engine.get(id)? else {
             continue;
@@ -180,6 +200,20 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         candidates += 1;
         let vectors = engine.passage_vectors(&case)?.unwrap_or_default();
         for m in reverse_index.matches(&Features::of_case(&case, vectors), &weights, f32::MIN) {
+            if args.dump.is_some() {
+                let p = &m.parts;
+                dump.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    m.pending_id,
+                    id,
+                    grade(&m.pending_id, id.as_str()),
+                    p.dense.map_or(String::new(), |d| d.to_string()),
+                    p.lexical,
+                    p.charges.map_or(String::new(), |d| d.to_string()),
+                    p.statutes.map_or(String::new(), |d| d.to_string()),
+                    p.score
+                ));
+            }
             reverse
                 .entry(m.pending_id)
                 .or_default()
@@ -187,6 +221,9 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         }
     }
     let reverse_secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.dump {
+        std::fs::write(path, dump).with_context(|| format!("writing {}", path.display()))?;
+    }
     if candidates == 0 {
         bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
     }
@@ -227,16 +264,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
                 tally.grade3_pushed += usize::from(g == 3);
             }
         }
-        println!(
-            "{}",
-            table_row(
-                t,
-                &tally,
-                grade3_total,
-                labelled.len(),
-                t == defaults.threshold
-            )
-        );
+        println!("{}", table_row(t, &tally, grade3_total, labelled.len()));
     }
     println!(
         "\ningest (reverse: each candidate matched against the open pending cases as a new guiding case would be, no cap; {reverse_secs:.1} s)\n"
@@ -253,16 +281,7 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
                 tally.grade3_pushed += usize::from(g == 3);
             }
         }
-        println!(
-            "{}",
-            table_row(
-                t,
-                &tally,
-                grade3_total,
-                labelled.len(),
-                t == defaults.threshold
-            )
-        );
+        println!("{}", table_row(t, &tally, grade3_total, labelled.len()));
     }
     Ok(())
 }
@@ -284,12 +303,16 @@ fn synthetic_vector(seed: u64, dim: usize) -> Vec<f32> {
 }
 
 /// `leian bench --push`: reverse matching of new guiding cases (the 64 LeCaRD dev query
-/// facts) against N synthetic pending cases (LeCaRD candidate facts, each cut and joined
-/// with a sentence of another, with its charges and a random 384-d query vector).
+/// facts, with synthetic 384-d chunk vectors) against N synthetic pending cases: LeCaRD
+/// candidate facts, each cut and joined with a sentence of another, with its charges and a
+/// synthetic query vector; one in ten is built from a candidate labelled relevant to a new
+/// case, with a vector near that case's, so that matches happen as they would.
 pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
     let candidates = data.join("lecard/candidates.jsonl");
     let queries = data.join("lecard/queries.dev.jsonl");
+    let qrels = Qrels::read(&data.join("lecard/qrels.dev.tsv"))?;
     let mut pool: Vec<(String, Vec<String>)> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
     for line in std::fs::read_to_string(&candidates)
         .with_context(|| format!("reading {}", candidates.display()))?
         .lines()
@@ -304,12 +327,36 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
                     .collect()
             })
             .unwrap_or_default();
+        let id = match &v["id"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        by_id.insert(id, pool.len());
         pool.push((v["fact"].as_str().unwrap_or_default().to_string(), charges));
     }
     if pool.is_empty() {
         bail!("no candidates in {}", candidates.display());
     }
-    let new_cases: Vec<Features> = read_queries(&queries)?
+    let queries = read_queries(&queries)?;
+    // for each new case, the candidates labelled relevant to it (grade >= 2)
+    let related: Vec<Vec<usize>> = queries
+        .iter()
+        .map(|(q, _, _)| {
+            let mut v: Vec<usize> = qrels
+                .by_query
+                .get(q)
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, g)| **g >= 2)
+                        .filter_map(|(c, _)| by_id.get(c).copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    let new_cases: Vec<Features> = queries
         .into_iter()
         .enumerate()
         .map(|(i, (_, fact, charges))| {
@@ -320,20 +367,44 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
         })
         .collect();
     let weights = ScoreWeights::default();
-    let threshold = PushOptions::default().threshold;
+    let threshold = PushOptions::default().authority_threshold;
     let mut rows = Vec::new();
     for &n in counts {
         let started = Instant::now();
         let mut index = PendingIndex::default();
         for i in 0..n {
-            let (a, charges) = &pool[i % pool.len()];
+            // one pending case in ten is about a new case: facts of a candidate labelled
+            // relevant to it and a query vector near its vector; the rest are random
+            // candidates with random vectors
+            let target = (i / 10) % new_cases.len();
+            let about = i % 10 == 0 && !related[target].is_empty();
+            let source = if about {
+                related[target][(i / 10 / new_cases.len()) % related[target].len()]
+            } else {
+                i % pool.len()
+            };
+            let (a, charges) = &pool[source];
             let (b, _) = &pool[(i * 7 + 13) % pool.len()];
             let cut: String = a.chars().take(200 + i % 300).collect();
             let extra = b.split('。').nth(1 + i % 3).unwrap_or_default();
             let facts = format!("{cut}。{extra}");
+            let noise = synthetic_vector(i as u64, 384);
+            let v = if about {
+                let near = &new_cases[target].vectors[0];
+                let mut v: Vec<f32> = near
+                    .iter()
+                    .zip(&noise)
+                    .map(|(a, b)| 0.95 * a + 0.3 * b)
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            } else {
+                noise
+            };
             index.upsert(
                 &format!("p{i}"),
-                Features::new(&facts, charges, &[], vec![synthetic_vector(i as u64, 384)]),
+                Features::new(&facts, charges, &[], vec![v]),
             );
         }
         let build = started.elapsed().as_secs_f64();

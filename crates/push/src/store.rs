@@ -670,3 +670,123 @@ impl PushStore {
             .query_row("SELECT COALESCE(MAX(id), 0) FROM pushes", [], |r| r.get(0))?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(court: &str, target: PushTarget, case: &str) -> NewPush {
+        NewPush {
+            court: court.into(),
+            target,
+            case_id: case.into(),
+            case_title: format!("{case} 案"),
+            tier: AuthorityTier::Guiding,
+            charges: vec!["盗窃罪".into()],
+            score: 0.7,
+            reason: "r".into(),
+            reason_detail: PushReason::default(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, PushStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = PushStore::open(&dir.path().join("t.sqlite")).expect("open");
+        (dir, s)
+    }
+
+    #[test]
+    fn a_pair_is_stored_once_and_queued_for_the_webhook_in_the_same_transaction() {
+        let (_d, s) = store();
+        let p = PushTarget::PendingCase("p1".into());
+        let first = s.insert_push(&push("甲", p.clone(), "c1")).expect("insert");
+        assert!(first.is_some());
+        assert_eq!(
+            s.insert_push(&push("甲", p.clone(), "c1")).expect("again"),
+            None
+        );
+        // the same case for another target is another push
+        let sub = PushTarget::Subscription("s1".into());
+        assert!(s
+            .insert_push(&push("甲", sub, "c1"))
+            .expect("sub")
+            .is_some());
+        // no webhook yet: no delivery; with one, the next push is queued at once
+        assert_eq!(s.delivery(first.expect("id")).expect("d"), None);
+        s.set_webhook("甲", "http://127.0.0.1:1/h", "secret-secret-123")
+            .expect("hook");
+        let id = s
+            .insert_push(&push("甲", p, "c2"))
+            .expect("insert")
+            .expect("new");
+        let due = s.due_deliveries(now_ms(), 10).expect("due");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].push_id, id);
+        let body: serde_json::Value = serde_json::from_str(&due[0].body).expect("body");
+        assert_eq!(body["push"]["case_id"], "c2");
+    }
+
+    #[test]
+    fn failed_deliveries_wait_then_die_and_delivered_ones_are_not_due() {
+        let (_d, s) = store();
+        s.set_webhook("甲", "http://127.0.0.1:1/h", "secret-secret-123")
+            .expect("hook");
+        let a = s
+            .insert_push(&push("甲", PushTarget::PendingCase("p".into()), "a"))
+            .expect("a")
+            .expect("new");
+        let b = s
+            .insert_push(&push("甲", PushTarget::PendingCase("p".into()), "b"))
+            .expect("b")
+            .expect("new");
+        let now = now_ms();
+        s.mark_failed(a, "HTTP 500", Some(now + 60_000))
+            .expect("fail");
+        s.mark_delivered(b).expect("ok");
+        assert!(s.due_deliveries(now, 10).expect("due").is_empty());
+        assert_eq!(s.due_deliveries(now + 60_000, 10).expect("due").len(), 1);
+        s.mark_failed(a, "HTTP 500", None).expect("give up");
+        let d = s.delivery(a).expect("d").expect("row");
+        assert_eq!((d.state.as_str(), d.attempts), ("dead", 2));
+        assert_eq!(d.last_error.as_deref(), Some("HTTP 500"));
+        assert!(s.due_deliveries(i64::MAX, 10).expect("due").is_empty());
+        assert_eq!(s.delivery(b).expect("d").expect("row").state, "delivered");
+    }
+
+    #[test]
+    fn restricted_and_withdrawn_cases_are_not_pushed_or_listed() {
+        let (_d, s) = store();
+        s.conn()
+            .expect("conn")
+            .execute_batch(
+                "CREATE TABLE case_permissions (case_id TEXT NOT NULL, court TEXT NOT NULL);
+                 INSERT INTO case_permissions VALUES ('secret', '乙');",
+            )
+            .expect("server table");
+        let t = PushTarget::PendingCase("p".into());
+        assert_eq!(
+            s.insert_push(&push("甲", t.clone(), "secret"))
+                .expect("hidden"),
+            None
+        );
+        assert!(s
+            .insert_push(&push("乙", t.clone(), "secret"))
+            .expect("own")
+            .is_some());
+        let id = s
+            .insert_push(&push("甲", t.clone(), "gone"))
+            .expect("insert")
+            .expect("new");
+        assert!(s.feedback("甲", id, 1, true).expect("fb"));
+        assert!(!s.feedback("乙", id, 1, true).expect("other court"));
+        assert_eq!(s.withdraw_case("gone").expect("withdraw"), 1);
+        assert!(s
+            .pushes("甲", &PushFilter::default())
+            .expect("list")
+            .is_empty());
+        assert!(!s.ack("甲", id).expect("ack"));
+        // withdrawn for good: the pair stays taken
+        assert_eq!(s.insert_push(&push("甲", t, "gone")).expect("again"), None);
+        assert_eq!(s.feedback_report().expect("report").overall.pushes, 1);
+    }
+}
