@@ -246,6 +246,24 @@ impl VectorStore {
         Ok(out)
     }
 
+    /// Cosine similarity of `query` to every chunk of each of `docs`, chunks in the
+    /// order they were inserted (facts first); docs that are not live are left out.
+    pub fn chunk_scores_for(&self, query: &[f32], docs: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
+        let q = normalise(query, self.dim)?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                self.cases.get(d).map(|ids| {
+                    let sims = ids
+                        .iter()
+                        .map(|&id| cosine(&q, self.vectors_row(id)))
+                        .collect();
+                    (*d, sims)
+                })
+            })
+            .collect())
+    }
+
     pub(crate) fn search_with_plan(
         &self,
         query: &[f32],
