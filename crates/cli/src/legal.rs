@@ -35,6 +35,9 @@ pub(crate) struct LegalArgs {
     /// Candidates added from the cases sharing the query's charges.
     #[arg(long, default_value_t = LegalOptions::default().charge_pool)]
     pub(crate) charge_pool: usize,
+    /// Top cases whose facts make the pseudo-relevance-feedback query (0: off).
+    #[arg(long, default_value_t = LegalOptions::default().prf_docs)]
+    pub(crate) prf_docs: usize,
 }
 
 impl LegalArgs {
@@ -42,6 +45,7 @@ impl LegalArgs {
         LegalOptions {
             pool: self.pool,
             charge_pool: self.charge_pool,
+            prf_docs: self.prf_docs,
             chunk_score: self.chunk_score,
             ..LegalOptions::default()
         }
@@ -418,6 +422,23 @@ pub(crate) fn run_train(args: TrainRankerArgs) -> Result<()> {
         format!("fold_ndcg@{}_sd", args.k): sd,
         "charges": if args.no_charges { "inferred" } else { "given" },
     });
+    // the ceiling of the candidate pools: every labelled case they hold in grade order
+    for (protocol, _, tq) in &by_protocol {
+        let oracle: Vec<f64> = tq
+            .iter()
+            .map(|q| {
+                let mut g: Vec<u8> = q.candidates.iter().map(|c| c.1).collect();
+                g.sort_unstable_by(|a, b| b.cmp(a));
+                leian_eval::ndcg(&g, &q.labels, args.k)
+            })
+            .collect();
+        let (m, _) = mean_sd(&oracle);
+        let pool: Vec<f64> = tq.iter().map(|q| q.candidates.len() as f64).collect();
+        summary[format!("pool_oracle_{}_ndcg@{}", protocol_name(*protocol), args.k)] =
+            serde_json::json!(m);
+        summary[format!("pool_size_{}_mean", protocol_name(*protocol))] =
+            serde_json::json!(mean_sd(&pool).0);
+    }
     for (protocol, r, tq) in &by_protocol {
         let depth = match protocol {
             Protocol::Paper => usize::MAX,

@@ -87,6 +87,9 @@ pub struct LegalOptions {
     pub neighbours: usize,
     /// Share of the vote an inferred charge needs.
     pub min_share: f32,
+    /// First-stage top cases (sharing the query's charges) whose facts form the
+    /// pseudo-relevance-feedback query; 0 turns the `prf` feature off.
+    pub prf_docs: usize,
     pub chunk_score: ChunkScore,
 }
 
@@ -97,6 +100,7 @@ impl Default for LegalOptions {
             charge_pool: 200,
             neighbours: 10,
             min_share: 0.4,
+            prf_docs: 3,
             chunk_score: ChunkScore::Max,
         }
     }
@@ -295,6 +299,39 @@ impl LegalRanker {
                 );
             }
         }
+        // pseudo-relevance feedback: the facts of the first-stage top cases sharing the
+        // query's charges (any top cases when it has none)
+        let mut prf_text = String::new();
+        let mut taken = 0;
+        for id in &pool {
+            if taken == o.prf_docs {
+                break;
+            }
+            let Some(el) = self.case_elements(engine, id)? else {
+                continue;
+            };
+            let shares = qel.articles.is_empty()
+                || el
+                    .articles
+                    .iter()
+                    .any(|a| qel.articles.iter().any(|b| a.article == b.article));
+            if shares {
+                if let Some(case) = engine.get(id)? {
+                    prf_text.push_str(case.fact_text());
+                    prf_text.push('\n');
+                    taken += 1;
+                }
+            }
+        }
+        let prf: HashMap<CaseId, f32> = if prf_text.is_empty() {
+            HashMap::new()
+        } else {
+            engine
+                .index()
+                .bm25_scores_for(&prf_text, &pool)?
+                .into_iter()
+                .collect()
+        };
         // text scores over the pool
         let bm25: HashMap<CaseId, f32> = engine
             .index()
@@ -310,7 +347,12 @@ impl LegalRanker {
             .iter()
             .map(|id| chunks.get(id).and_then(|s| o.chunk_score.aggregate(s)))
             .collect();
-        let (nb, nd) = (normalise(&raw_bm25), normalise(&raw_dense));
+        let raw_prf: Vec<Option<f32>> = pool.iter().map(|id| prf.get(id).copied()).collect();
+        let (nb, nd, np) = (
+            normalise(&raw_bm25),
+            normalise(&raw_dense),
+            normalise(&raw_prf),
+        );
         let mut hits = Vec::with_capacity(pool.len());
         for (i, id) in pool.iter().enumerate() {
             let Some(el) = self.case_elements(engine, id)? else {
@@ -322,6 +364,7 @@ impl LegalRanker {
                 TextScores {
                     bm25: nb[i],
                     dense: nd[i],
+                    prf: np[i],
                 },
             );
             hits.push(LegalHit {

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
     "bm25",
     "dense",
+    "prf",
     "charge",
     "charge_section",
     "charge_chapter",
@@ -20,7 +21,7 @@ pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
     "amount",
     "harm",
 ];
-pub const NUM_FEATURES: usize = 10;
+pub const NUM_FEATURES: usize = 11;
 
 /// Feature values of one candidate, in [`FEATURE_NAMES`] order.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
@@ -40,6 +41,9 @@ impl Features {
 pub struct TextScores {
     pub bm25: f32,
     pub dense: f32,
+    /// BM25 against the facts of the first-stage top cases that share the query's
+    /// charges (pseudo-relevance feedback): likeness to the likeliest similar cases.
+    pub prf: f32,
 }
 
 /// Share of `q` found in `d`; 0 when `q` is empty.
@@ -110,6 +114,7 @@ pub fn features(q: &LegalElements, d: &LegalElements, text: TextScores) -> Featu
     Features([
         text.bm25,
         text.dense,
+        text.prf,
         recall(&qa, &da),
         recall(&qs, &ds),
         recall(&qc, &dc),

@@ -81,6 +81,7 @@ impl LinearRanker {
                 ("charge_section", 0.2),
                 ("charge_chapter", 0.1),
                 ("charge_extra", -0.2),
+                ("prf", 0.3),
                 ("statute", 0.2),
                 ("circumstances", 0.1),
                 ("amount", 0.1),
@@ -201,7 +202,7 @@ mod tests {
         let m = LinearRanker::hand_all();
         let mut f = Features::default();
         f.0[0] = 0.5;
-        f.0[2] = 1.0;
+        f.0[3] = 1.0;
         let sum: f32 = m.contributions(&f).iter().map(|c| c.contribution).sum();
         assert!((sum - m.score(&f)).abs() < 1e-6);
         assert_eq!(m.contributions(&f)[0].feature, "charge");
