@@ -85,19 +85,6 @@ fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
     out
 }
 
-/// Query vectors for texts, computed once (none without a model).
-fn query_vectors(engine: &Engine, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
-    texts
-        .iter()
-        .map(|t| {
-            Ok(engine.query_vector(&Query {
-                mode: SearchMode::Hybrid,
-                ..Query::new(*t, 1)
-            })?)
-        })
-        .collect()
-}
-
 pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Lecard(a) => run_lecard(a),
@@ -153,7 +140,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; queries.len()]
     } else {
-        query_vectors(&engine, &texts)?
+        crate::legal::cached_query_vectors(&engine, &args.index, &texts)?
     };
     if args.sweep {
         for protocol in [Protocol::Paper, Protocol::Corpus] {
