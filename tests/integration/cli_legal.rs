@@ -97,10 +97,13 @@ fn a_given_charge_outranks_the_words() {
             .any(|c| c.as_str().unwrap().contains("诈骗")),
         "{top}"
     );
-    assert_eq!(
-        top["features"][2], 1.0,
-        "charge feature of the top hit: {top}"
-    );
+    let charge = top["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feature"] == "charge")
+        .expect("the charge feature contributes");
+    assert_eq!(charge["value"], 1.0, "{top}");
 }
 
 #[test]

@@ -38,6 +38,12 @@ pub(crate) struct LegalArgs {
     /// Top cases whose facts make the pseudo-relevance-feedback query (0: off).
     #[arg(long, default_value_t = LegalOptions::default().prf_docs)]
     pub(crate) prf_docs: usize,
+    /// Nearest cases voting when charges are inferred.
+    #[arg(long, default_value_t = LegalOptions::default().neighbours)]
+    pub(crate) infer_neighbours: usize,
+    /// Share of the vote an inferred charge needs.
+    #[arg(long, default_value_t = LegalOptions::default().min_share)]
+    pub(crate) infer_min_share: f32,
 }
 
 impl LegalArgs {
@@ -46,8 +52,9 @@ impl LegalArgs {
             pool: self.pool,
             charge_pool: self.charge_pool,
             prf_docs: self.prf_docs,
+            neighbours: self.infer_neighbours,
+            min_share: self.infer_min_share,
             chunk_score: self.chunk_score,
-            ..LegalOptions::default()
         }
     }
 

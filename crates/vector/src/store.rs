@@ -495,6 +495,32 @@ mod tests {
     }
 
     #[test]
+    fn chunk_scores_keep_insertion_order_and_skip_unknown_docs() {
+        let mut s = store3();
+        s.insert_case(7, &[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+            .expect("valid");
+        s.insert_case(8, &[[1.0, 1.0, 0.0]]).expect("valid");
+        let got = s
+            .chunk_scores_for(&[1.0, 0.0, 0.0], &[7, 8, 99])
+            .expect("valid");
+        assert_eq!(got.len(), 2);
+        let (doc, sims) = &got[0];
+        assert_eq!(*doc, 7);
+        assert!(
+            sims[0].abs() < 1e-6 && (sims[1] - 1.0).abs() < 1e-6,
+            "{sims:?}"
+        );
+        assert!((got[1].1[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5);
+        s.delete_case(7);
+        assert_eq!(
+            s.chunk_scores_for(&[1.0, 0.0, 0.0], &[7])
+                .expect("valid")
+                .len(),
+            0
+        );
+    }
+
+    #[test]
     fn create_rejects_zero_dim_and_bad_params() {
         assert!(matches!(
             VectorStore::create(0, HnswParams::default()),
