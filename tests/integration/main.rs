@@ -3,6 +3,7 @@
 mod cli_eval;
 mod cli_hybrid;
 mod cli_ingest_search;
+mod cli_legal;
 mod consistency;
 mod lifecycle;
 mod push;

@@ -48,6 +48,11 @@ pub(crate) struct LecardArgs {
     /// JSON line per setting, for both protocols.
     #[arg(long)]
     sweep: bool,
+    #[command(flatten)]
+    legal: crate::legal::LegalArgs,
+    /// With `--legal`: ignore the queries' `charges` and infer them from the facts.
+    #[arg(long)]
+    no_charges: bool,
 }
 
 #[derive(Args)]
@@ -66,6 +71,8 @@ pub(crate) struct ScmArgs {
     /// Evaluate every mode and a grid of fusion settings (each text embedded once).
     #[arg(long)]
     sweep: bool,
+    #[command(flatten)]
+    legal: crate::legal::LegalArgs,
 }
 
 /// The settings a `--sweep` tries: each mode, then RRF and weighted fusion grids.
@@ -81,19 +88,6 @@ fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
         }
     }
     out
-}
-
-/// Query vectors for texts, computed once (none without a model).
-fn query_vectors(engine: &Engine, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
-    texts
-        .iter()
-        .map(|t| {
-            Ok(engine.query_vector(&Query {
-                mode: SearchMode::Hybrid,
-                ..Query::new(*t, 1)
-            })?)
-        })
-        .collect()
 }
 
 pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
@@ -133,12 +127,27 @@ fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
 fn run_lecard(args: LecardArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
     let qrels = Qrels::read(&args.qrels)?;
+    if let Some(ranker) = args.legal.ranker()? {
+        let template = args.rank.query(String::new(), 1, Filters::default())?;
+        let out = crate::legal::eval_lecard(
+            &engine,
+            &args.index,
+            &ranker,
+            &template,
+            &args.queries,
+            &qrels,
+            args.protocol,
+            args.no_charges,
+        )?;
+        println!("{}", serde_json::to_string(&out)?);
+        return Ok(());
+    }
     let queries = read_queries(&args.queries)?;
     let texts: Vec<&str> = queries.iter().map(|(_, f)| f.as_str()).collect();
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; queries.len()]
     } else {
-        query_vectors(&engine, &texts)?
+        crate::legal::cached_query_vectors(&engine, &args.index, &texts)?
     };
     if args.sweep {
         for protocol in [Protocol::Paper, Protocol::Corpus] {
@@ -291,8 +300,15 @@ fn run_scm(args: ScmArgs) -> Result<()> {
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; triplets.len()]
     } else {
-        query_vectors(&engine, &texts)?
+        crate::legal::cached_query_vectors(&engine, &args.index, &texts)?
     };
+    // the legal ranker re-ranks the whole SCM collection (no charge pool: civil cases)
+    let legal = crate::legal::LegalArgs {
+        pool: scm_ids.len(),
+        charge_pool: 0,
+        ..args.legal.clone()
+    }
+    .ranker()?;
     let settings = if args.sweep {
         sweep_settings(engine.has_dense())
     } else {
@@ -319,12 +335,21 @@ fn run_scm(args: ScmArgs) -> Result<()> {
                 depth: scm_ids.len(),
                 ..Query::new(t.a.clone(), scm_ids.len())
             };
-            let ranked: Vec<CaseId> = engine
-                .rank_with_vector(&query, qvec.as_deref())?
-                .into_iter()
-                .map(|(id, _, _)| id)
-                .filter(|id| id != &a)
-                .collect();
+            let ranked: Vec<CaseId> = match &legal {
+                Some(r) => r
+                    .rank(&engine, &query, &Default::default(), qvec.as_deref())?
+                    .hits
+                    .into_iter()
+                    .map(|h| h.id)
+                    .filter(|id| id != &a)
+                    .collect(),
+                None => engine
+                    .rank_with_vector(&query, qvec.as_deref())?
+                    .into_iter()
+                    .map(|(id, _, _)| id)
+                    .filter(|id| id != &a)
+                    .collect(),
+            };
             let position = |id: &CaseId| ranked.iter().position(|r| r == id).unwrap_or(usize::MAX);
             // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
             choices.push(if position(&c) < position(&b) {
@@ -342,6 +367,8 @@ fn run_scm(args: ScmArgs) -> Result<()> {
                 "triplets": triplets.len(),
                 "mode": if engine.has_dense() { mode.as_str() } else { SearchMode::Bm25.as_str() },
                 "fusion": fusion,
+                "ranker": legal.as_ref().map(|r| r.model.source.clone()),
+                "chunk_score": legal.as_ref().map(|r| r.options.chunk_score),
             })
         );
     }

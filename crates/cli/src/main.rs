@@ -8,6 +8,7 @@ mod eval;
 mod eval_consistency;
 mod ingest;
 mod keys;
+mod legal;
 mod lifecycle;
 mod model;
 mod push;
@@ -37,6 +38,8 @@ enum Command {
     /// Evaluate ranking quality on labelled data.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Learn legal-ranker weights on labelled queries (k-fold cross-validated).
+    TrainRanker(legal::TrainRankerArgs),
     /// Fetch and import the embedding model.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Search(a) => search::run(a),
         Command::Similar(a) => search::run_similar(a),
         Command::Eval(c) => eval::run(c),
+        Command::TrainRanker(a) => legal::run_train(a),
         Command::Model(c) => model::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),

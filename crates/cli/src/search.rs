@@ -132,6 +132,12 @@ pub(crate) struct SearchArgs {
     rank: RankArgs,
     #[command(flatten)]
     model: crate::model::ModelArgs,
+    #[command(flatten)]
+    legal: crate::legal::LegalArgs,
+    /// With `--legal`: a charge the judge gives (repeat for several); without it the
+    /// charges are inferred from the nearest cases.
+    #[arg(long = "legal-charge")]
+    legal_charges: Vec<String>,
 }
 
 #[derive(Args)]
@@ -181,6 +187,15 @@ pub(crate) fn run(args: SearchArgs) -> Result<()> {
     let query = args
         .rank
         .query(text, args.top_k, args.filters.to_filters()?)?;
+    if let Some(ranker) = args.legal.ranker()? {
+        let qvec = engine.query_vector(&query)?;
+        let legal = leian_engine::LegalQuery {
+            charges: (!args.legal_charges.is_empty()).then(|| args.legal_charges.clone()),
+            statutes: Vec::new(),
+        };
+        let ranking = ranker.rank(&engine, &query, &legal, qvec.as_deref())?;
+        return crate::legal::print_ranking(&engine, &ranking, args.top_k, args.json, args.explain);
+    }
     let hits = engine.search(&query)?;
     print_hits(&hits, args.json, args.explain)
 }

@@ -466,6 +466,28 @@ impl Engine {
         Ok(Self::fused_ranking(&g, query, qvec, None)?.0)
     }
 
+    /// Cosine similarity of `qvec` to each embedded chunk (facts first) of each case
+    /// in `ids`; cases without vectors are absent. For re-rankers that score a long case
+    /// by its best chunks (the `legal` module).
+    pub fn chunk_similarities(
+        &self,
+        qvec: &[f32],
+        ids: &[CaseId],
+    ) -> Result<HashMap<CaseId, Vec<f32>>> {
+        let g = self.current()?;
+        let Some(d) = &g.dense else {
+            return Ok(HashMap::new());
+        };
+        let by_key: HashMap<u64, &CaseId> = ids.iter().map(|id| (doc_key(id), id)).collect();
+        let keys: Vec<u64> = by_key.keys().copied().collect();
+        let store = d.vectors.read().map_err(|_| poisoned())?;
+        Ok(store
+            .chunk_scores_for(qvec, &keys)?
+            .into_iter()
+            .filter_map(|(k, sims)| by_key.get(&k).map(|id| ((*id).clone(), sims)))
+            .collect())
+    }
+
     /// The query's embedding (`query: ` prefix), or `None` in BM25 mode, for a blank
     /// query, or without a model (an error if the mode is dense).
     pub fn query_vector(&self, query: &Query) -> Result<Option<Vec<f32>>> {

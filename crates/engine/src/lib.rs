@@ -5,7 +5,8 @@
 //! - ingestion with embeddings ([`EngineWriter`]): the facts of each case are chunked and
 //!   embedded (cached by model + text), then the case goes into both indexes;
 //! - search in three modes (BM25, dense, hybrid with RRF or weighted fusion), filters
-//!   honoured by both lists, authority-tier ordering, and `explain` ([`fusion`]).
+//!   honoured by both lists, authority-tier ordering, and `explain` ([`fusion`]);
+//! - legal-element-aware re-ranking with given or inferred charges ([`legal`]).
 //!
 //! Without a model every search is BM25-only and one warning says how to get the model.
 //! It knows nothing of HTTP or the command line.
@@ -15,6 +16,7 @@ mod error;
 pub mod fusion;
 mod generation;
 mod key;
+pub mod legal;
 mod lifecycle;
 mod model;
 
@@ -24,6 +26,7 @@ pub use engine::{
 pub use error::{EngineError, Result};
 pub use fusion::{fuse, FusedHit, Fusion, ListPosition};
 pub use key::doc_key;
+pub use legal::{ChunkScore, LegalHit, LegalOptions, LegalQuery, LegalRanker, LegalRanking};
 pub use lifecycle::{
     BackupManifest, GenerationInfo, IndexStats, RebuildOptions, RebuildPhase, RebuildProgress,
     RebuildReport, RestoreReport,

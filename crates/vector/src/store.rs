@@ -246,6 +246,24 @@ impl VectorStore {
         Ok(out)
     }
 
+    /// Cosine similarity of `query` to every chunk of each of `docs`, chunks in the
+    /// order they were inserted (facts first); docs that are not live are left out.
+    pub fn chunk_scores_for(&self, query: &[f32], docs: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
+        let q = normalise(query, self.dim)?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| {
+                self.cases.get(d).map(|ids| {
+                    let sims = ids
+                        .iter()
+                        .map(|&id| cosine(&q, self.vectors_row(id)))
+                        .collect();
+                    (*d, sims)
+                })
+            })
+            .collect())
+    }
+
     pub(crate) fn search_with_plan(
         &self,
         query: &[f32],
@@ -474,6 +492,32 @@ mod tests {
 
     fn store3() -> VectorStore {
         VectorStore::create(3, HnswParams::default()).expect("valid params")
+    }
+
+    #[test]
+    fn chunk_scores_keep_insertion_order_and_skip_unknown_docs() {
+        let mut s = store3();
+        s.insert_case(7, &[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+            .expect("valid");
+        s.insert_case(8, &[[1.0, 1.0, 0.0]]).expect("valid");
+        let got = s
+            .chunk_scores_for(&[1.0, 0.0, 0.0], &[7, 8, 99])
+            .expect("valid");
+        assert_eq!(got.len(), 2);
+        let (doc, sims) = &got[0];
+        assert_eq!(*doc, 7);
+        assert!(
+            sims[0].abs() < 1e-6 && (sims[1] - 1.0).abs() < 1e-6,
+            "{sims:?}"
+        );
+        assert!((got[1].1[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5);
+        s.delete_case(7);
+        assert_eq!(
+            s.chunk_scores_for(&[1.0, 0.0, 0.0], &[7])
+                .expect("valid")
+                .len(),
+            0
+        );
     }
 
     #[test]
