@@ -4,9 +4,11 @@
 mod bench;
 mod demo;
 mod eval;
+mod gen;
 mod ingest;
 mod keys;
 mod model;
+mod peers;
 mod search;
 mod serve;
 
@@ -38,6 +40,11 @@ enum Command {
     Model(model::ModelCommand),
     /// Measure ingest throughput and search latency.
     Bench(bench::BenchArgs),
+    /// Write a deterministic corpus of synthetic criminal judgments (native JSON lines).
+    Gen(gen::GenArgs),
+    /// leian's half of the side-by-side benchmarks of `benches/peers.sh`.
+    #[command(subcommand, hide = true)]
+    BenchPeers(peers::PeersCommand),
     /// Ingest the built-in fictional sample corpus and answer demo queries.
     Demo(demo::DemoArgs),
     /// Serve the HTTP API and the web page for judges.
@@ -68,6 +75,8 @@ fn main() -> ExitCode {
         Command::Eval(c) => eval::run(c),
         Command::Model(c) => model::run(c),
         Command::Bench(a) => bench::run(a),
+        Command::Gen(a) => gen::run(a),
+        Command::BenchPeers(c) => peers::run(c),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(c) => keys::run(c),
