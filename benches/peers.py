@@ -172,8 +172,19 @@ def hnsw(run, m, efc, efs):
     gt = np.load(os.path.join(run, "gt.npy"))
     n, dim = base.shape
     threads = int(os.environ.get("PEER_BUILD_THREADS", "1"))
-    # --- hnswlib, inner product on unit vectors (= cosine)
+    only = os.environ.get("PEERS_ONLY", "")
+    if only != "faiss":
+        hnswlib_run(run, base, queries, gt, m, efc, efs, threads)
+    if only != "hnswlib":
+        faiss_run(run, base, queries, gt, m, efc, efs, threads)
+
+
+def hnswlib_run(run, base, queries, gt, m, efc, efs, threads):
+    """hnswlib, inner product on unit vectors (= cosine)."""
+    import numpy as np
     import hnswlib
+
+    n, dim = base.shape
 
     r0 = rss_kib()
     t = time.perf_counter()
@@ -191,9 +202,13 @@ def hnsw(run, m, efc, efs):
         res["curve"].append({"ef": ef, "recall": recall10(found, gt), "qps": len(queries) / secs})
     with open(os.path.join(run, "hnsw-hnswlib.json"), "w") as f:
         json.dump(res, f, indent=2)
-    del index
-    # --- faiss IndexHNSWFlat, inner product
+
+
+def faiss_run(run, base, queries, gt, m, efc, efs, threads):
+    """faiss IndexHNSWFlat, inner product."""
     import faiss
+
+    n, dim = base.shape
 
     faiss.omp_set_num_threads(threads)
     r0 = rss_kib()

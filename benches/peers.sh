@@ -27,13 +27,13 @@ done
 TARGET=${CARGO_TARGET_DIR:-target}
 OUT=${PEERS_DIR:-$TARGET/peers}
 VENV=${PEERS_VENV:-$OUT/venv}
-EFS=${PEERS_EFS:-16,32,64,128,256,512}
+EFS=${PEERS_EFS:-10,16,24,32,64,128,256}
 mkdir -p "$OUT"
 cargo build --release --quiet
 LEIAN=$TARGET/release/leian
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q numpy==1.26.4 rank-bm25==0.2.2 hnswlib==0.8.0 faiss-cpu==1.8.0
+  "$VENV/bin/pip" install -q numpy==1.26.4 rank-bm25==0.2.2 hnswlib==0.8.0 faiss-cpu==1.8.0 packaging==24.1
 fi
 PY="nice -n 10 $VENV/bin/python benches/peers.py"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
