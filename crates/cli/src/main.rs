@@ -6,11 +6,13 @@ mod check;
 mod demo;
 mod eval;
 mod eval_consistency;
+mod gen;
 mod ingest;
 mod keys;
 mod legal;
 mod lifecycle;
 mod model;
+mod peers;
 mod push;
 mod search;
 mod serve;
@@ -45,6 +47,11 @@ enum Command {
     Model(model::ModelCommand),
     /// Measure ingest throughput and search latency.
     Bench(bench::BenchArgs),
+    /// Write a deterministic corpus of synthetic criminal judgments (native JSON lines).
+    Gen(gen::GenArgs),
+    /// leian's half of the side-by-side benchmarks of `benches/peers.sh`.
+    #[command(subcommand, hide = true)]
+    BenchPeers(peers::PeersCommand),
     /// Ingest the built-in fictional sample corpus and answer demo queries.
     Demo(demo::DemoArgs),
     /// Serve the HTTP API and the web page for judges.
@@ -86,6 +93,8 @@ fn main() -> ExitCode {
         Command::TrainRanker(a) => legal::run_train(a),
         Command::Model(c) => model::run(c),
         Command::Bench(a) => bench::run(a),
+        Command::Gen(a) => gen::run(a),
+        Command::BenchPeers(c) => peers::run(c),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(c) => keys::run(c),

@@ -380,6 +380,17 @@ impl CaseIndex {
         Ok((docs, terms))
     }
 
+    /// The query tokens a search for `text` would use, most informative first (see
+    /// [`Self::query_terms`]): lets benchmarks hand peers exactly the same query.
+    pub fn query_tokens(&self, text: &str) -> Result<Vec<String>> {
+        let searcher = self.searcher();
+        Ok(self
+            .query_terms(&searcher, text)?
+            .into_iter()
+            .map(|t| t.text)
+            .collect())
+    }
+
     /// BM25 search (see the module doc). A blank `text` returns the filtered cases,
     /// newest first, with score 0.
     pub fn search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {

@@ -119,6 +119,18 @@ impl VectorStore {
         self.params
     }
 
+    /// Sets the base search width (`ef_search`) without rebuilding the graph, which does
+    /// not depend on it: lets a caller trade recall for speed on a built store.
+    pub fn set_ef_search(&mut self, ef_search: usize) -> Result<()> {
+        let params = HnswParams {
+            ef_search,
+            ..self.params
+        };
+        params.validate()?;
+        self.params = params;
+        Ok(())
+    }
+
     /// Number of live (not deleted) cases.
     pub fn len(&self) -> usize {
         self.cases.len()
