@@ -99,13 +99,24 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     }
 }
 
-#[derive(Deserialize)]
-struct LecardQuery {
-    id: serde_json::Value,
-    fact: String,
+/// A LeCaRD query: its id, facts and (when the file has them) charges.
+pub(crate) struct LecardQuery {
+    pub(crate) id: String,
+    pub(crate) fact: String,
+    pub(crate) charges: Vec<String>,
 }
 
-fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
+#[derive(Deserialize)]
+struct QueryRecord {
+    id: serde_json::Value,
+    fact: String,
+    #[serde(default)]
+    charges: Vec<String>,
+}
+
+/// Reads a LeCaRD queries file (`{id, fact, charges}` a line); a bad line is an error
+/// naming `file:line`.
+pub(crate) fn read_queries(path: &Path) -> Result<Vec<LecardQuery>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading queries {}", path.display()))?;
     let mut out = Vec::new();
@@ -113,13 +124,17 @@ fn read_queries(path: &Path) -> Result<Vec<(String, String)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let q: LecardQuery = serde_json::from_str(line)
+        let q: QueryRecord = serde_json::from_str(line)
             .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
         let id = match q.id {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        out.push((id, q.fact));
+        out.push(LecardQuery {
+            id,
+            fact: q.fact,
+            charges: q.charges,
+        });
     }
     Ok(out)
 }
@@ -143,7 +158,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
         return Ok(());
     }
     let queries = read_queries(&args.queries)?;
-    let texts: Vec<&str> = queries.iter().map(|(_, f)| f.as_str()).collect();
+    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; queries.len()]
     } else {
@@ -201,7 +216,7 @@ fn protocol_name(p: Protocol) -> &'static str {
 pub(crate) fn rank_lecard(
     engine: &Engine,
     template: &Query,
-    queries: &[(String, String)],
+    queries: &[LecardQuery],
     vectors: &[Option<Vec<f32>>],
     qrels: &Qrels,
     protocol: Protocol,
@@ -216,7 +231,7 @@ pub(crate) fn rank_lecard(
         bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
     }
     let mut run: Run = HashMap::new();
-    for ((qid, fact), qvec) in queries.iter().zip(vectors) {
+    for (LecardQuery { id: qid, fact, .. }, qvec) in queries.iter().zip(vectors) {
         let Some(labels) = qrels.by_query.get(qid) else {
             continue;
         };

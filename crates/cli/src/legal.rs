@@ -2,6 +2,7 @@
 //! `search` and `eval`, LeCaRD evaluation with given or inferred charges, and
 //! `leian train-ranker` (coordinate ascent on the dev labels, k-fold cross-validated).
 
+use crate::eval::{read_queries, LecardQuery};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use leian_embed::EmbeddingCache;
@@ -13,7 +14,6 @@ use leian_index::Filters;
 use leian_ingest::{lecard_case_id, CaseId};
 use leian_rank::train::{cross_validate, mean_sd, order, TrainOptions, TrainQuery};
 use leian_rank::{LinearRanker, FEATURE_NAMES};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -66,44 +66,6 @@ impl LegalArgs {
         let model = LinearRanker::by_name(name)?;
         Ok(Some(LegalRanker::new(model, self.options())))
     }
-}
-
-/// A LeCaRD query with its charges.
-pub(crate) struct LecardQuery {
-    pub(crate) id: String,
-    pub(crate) fact: String,
-    pub(crate) charges: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct QueryRecord {
-    id: serde_json::Value,
-    fact: String,
-    #[serde(default)]
-    charges: Vec<String>,
-}
-
-pub(crate) fn read_queries(path: &Path) -> Result<Vec<LecardQuery>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading queries {}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: QueryRecord = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
-        let id = match q.id {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        out.push(LecardQuery {
-            id,
-            fact: q.fact,
-            charges: q.charges,
-        });
-    }
-    Ok(out)
 }
 
 /// Query embeddings, cached beside the index (`<index>/query-cache`) so that repeated

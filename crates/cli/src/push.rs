@@ -1,6 +1,7 @@
 //! Push from the command line: pushes after `leian ingest`, `leian eval push` (push
 //! quality on LeCaRD) and `leian bench --push` (reverse matching with many pending cases).
 
+use crate::eval::{read_queries, LecardQuery};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use leian_engine::{Engine, Query, SearchMode};
@@ -8,7 +9,6 @@ use leian_eval::Qrels;
 use leian_ingest::{Case, StatuteRef};
 use leian_push::reverse::PendingIndex;
 use leian_push::{Features, PushOptions, PushService, ScoreWeights};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,33 +61,6 @@ pub(crate) struct PushEvalArgs {
     dump: Option<PathBuf>,
     #[command(flatten)]
     model: crate::model::ModelArgs,
-}
-
-#[derive(Deserialize)]
-struct LecardQuery {
-    id: serde_json::Value,
-    fact: String,
-    #[serde(default)]
-    charges: Vec<String>,
-}
-
-fn read_queries(path: &Path) -> Result<Vec<(String, String, Vec<String>)>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading queries {}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: LecardQuery = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
-        let id = match q.id {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        out.push((id, q.fact, q.charges));
-    }
-    Ok(out)
 }
 
 /// Push counts at one threshold.
@@ -143,19 +116,24 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
     let grade = |qid: &str, case_id: &str| {
         qrels.grade(qid, case_id.strip_prefix("lecard:").unwrap_or(case_id))
     };
-    let labelled: Vec<&(String, String, Vec<String>)> = queries
+    let labelled: Vec<&LecardQuery> = queries
         .iter()
-        .filter(|(q, _, _)| qrels.by_query.contains_key(q))
+        .filter(|q| qrels.by_query.contains_key(&q.id))
         .collect();
     let grade3_total: usize = labelled
         .iter()
-        .map(|(q, _, _)| qrels.by_query[q].values().filter(|g| **g == 3).count())
+        .map(|q| qrels.by_query[&q.id].values().filter(|g| **g == 3).count())
         .sum();
     let started = Instant::now();
     // forward: register each query (hybrid search, then pair scores)
     let mut forward: Vec<(String, Vec<(String, f32)>)> = Vec::new();
     let mut reverse_index = PendingIndex::default();
-    for (qid, fact, charges) in &labelled {
+    for LecardQuery {
+        id: qid,
+        fact,
+        charges,
+    } in labelled.iter().copied()
+    {
         let text = format!("{fact} {}", charges.join(" "));
         let vector = if engine.has_dense() {
             engine.query_vector(&Query {
@@ -341,10 +319,10 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
     // for each new case, the candidates labelled relevant to it (grade >= 2)
     let related: Vec<Vec<usize>> = queries
         .iter()
-        .map(|(q, _, _)| {
+        .map(|q| {
             let mut v: Vec<usize> = qrels
                 .by_query
-                .get(q)
+                .get(&q.id)
                 .map(|m| {
                     m.iter()
                         .filter(|(_, g)| **g >= 2)
@@ -359,7 +337,7 @@ pub(crate) fn bench(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
     let new_cases: Vec<Features> = queries
         .into_iter()
         .enumerate()
-        .map(|(i, (_, fact, charges))| {
+        .map(|(i, LecardQuery { fact, charges, .. })| {
             let vectors = (0..4)
                 .map(|c| synthetic_vector(1_000_000 + i as u64 * 8 + c, 384))
                 .collect();
