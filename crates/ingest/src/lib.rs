@@ -3,6 +3,7 @@
 //! into it, including field extraction from judgment text. It knows nothing of indexes
 //! or HTTP.
 
+pub mod calendar;
 pub mod case;
 pub mod circumstances;
 pub mod error;

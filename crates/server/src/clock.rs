@@ -1,6 +1,6 @@
 //! Wall-clock time as UTC ISO-8601 strings and calendar dates, without a date crate.
 
-use leian_ingest::JudgmentDate;
+use leian_ingest::{calendar, JudgmentDate};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch.
@@ -10,31 +10,7 @@ pub(crate) fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// `2025-03-04T05:06:07Z` for a Unix time.
-pub(crate) fn iso_utc(unix: i64) -> String {
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub(crate) use leian_ingest::calendar::iso_utc;
 
 /// Now as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) fn now_iso() -> String {
@@ -43,7 +19,7 @@ pub(crate) fn now_iso() -> String {
 
 /// The date `years` years before `unix` (29 February becomes 28 February).
 pub(crate) fn years_before(unix: i64, years: u16) -> Option<JudgmentDate> {
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let (y, m, d) = calendar::civil_from_days(unix.div_euclid(86_400));
     let y = u16::try_from(y).ok()?.checked_sub(years)?;
     let m = m as u8;
     let d = d as u8;
@@ -53,14 +29,6 @@ pub(crate) fn years_before(unix: i64, years: u16) -> Option<JudgmentDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn epoch_and_known_dates() {
-        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
-        // 2000-02-29T12:34:56Z = 951827696 (checked with `date -u -d @951827696`)
-        assert_eq!(iso_utc(951_827_696), "2000-02-29T12:34:56Z");
-        assert_eq!(iso_utc(1_735_689_599), "2024-12-31T23:59:59Z");
-    }
 
     #[test]
     fn three_years_before_a_leap_day() {
