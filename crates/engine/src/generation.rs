@@ -180,7 +180,7 @@ fn open_vectors(
     }
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> EngineError {
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> EngineError {
     EngineError::Io {
         path: path.to_path_buf(),
         source: e,

@@ -10,8 +10,8 @@
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::generation::{
-    collect_garbage, lock_writer, poisoned, reserve_generation, verify_generation, Generation,
-    READERS_FILE, WRITER_LOCK_FILE,
+    collect_garbage, io_err, lock_writer, poisoned, reserve_generation, verify_generation,
+    Generation, READERS_FILE, WRITER_LOCK_FILE,
 };
 use crate::key::doc_key;
 use crate::model::DenseModel;
@@ -138,13 +138,6 @@ fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> EngineError {
-    EngineError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -601,19 +594,19 @@ impl Engine {
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(json.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(manifest.created_at);
-        tar.append_data(&mut header, BACKUP_MANIFEST, json.as_slice())
-            .map_err(|e| io_err(&tmp, e))?;
+        // small files made here, not copied: the manifest and the live generation's name
         let current = format!("{}\n", g.name);
-        let mut header = tar::Header::new_gnu();
-        header.set_size(current.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(manifest.created_at);
-        tar.append_data(&mut header, "CURRENT", current.as_bytes())
-            .map_err(|e| io_err(&tmp, e))?;
+        for (name, bytes) in [
+            (BACKUP_MANIFEST, json.as_slice()),
+            ("CURRENT", current.as_bytes()),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(manifest.created_at);
+            tar.append_data(&mut header, name, bytes)
+                .map_err(|e| io_err(&tmp, e))?;
+        }
         let writer = tar.into_inner().map_err(|e| io_err(&tmp, e))?;
         let file = writer
             .into_inner()
