@@ -392,6 +392,29 @@ fn live_delete_is_honoured_by_bm25_dense_hybrid_and_similar() {
         assert!(e.get(&victim).unwrap().is_none());
         assert!(!e.has_vectors(&victim));
     }
+    // a rebuild with the model re-embeds from the cache, verifies, and keeps the delete
+    let report = engine
+        .rebuild(&RebuildOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(report.to, "gen-000002");
+    assert_eq!(report.chunks_computed, 0, "every chunk came from the cache");
+    assert!(report.model_id.is_some());
+    let other_id = CaseId::new("sample-guiding:2");
+    let other_facts = engine
+        .get(&other_id)
+        .unwrap()
+        .unwrap()
+        .fact_text()
+        .to_string();
+    let hits = engine
+        .search(&Query {
+            mode: SearchMode::Dense,
+            ..Query::new(other_facts, 8)
+        })
+        .unwrap();
+    assert_eq!(hits[0].id, other_id);
+    assert_eq!(hits[0].generation, 2);
+    assert!(hits.iter().all(|h| h.id != victim));
 }
 
 #[test]

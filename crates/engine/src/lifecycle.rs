@@ -308,6 +308,8 @@ impl Engine {
             let (stats, embedded) = crate::engine::embed_cases(&generation, cases, &mut |_, _| {})?;
             chunks.0 += stats.chunks;
             chunks.1 += stats.chunks_computed;
+            // cases with text to embed: each must end up with vectors
+            with_text += embedded.len() as u64;
             if let Some(d) = &generation.dense {
                 let mut store = d.vectors.write().map_err(|_| poisoned())?;
                 for (k, _, vecs) in &embedded {
@@ -320,11 +322,6 @@ impl Engine {
             Ok(())
         };
         let walked = old.index.for_each_case(|case| {
-            if let Some(d) = &generation.dense {
-                if !crate::engine::Engine::chunk_texts(&case, &d.model).is_empty() {
-                    with_text += 1;
-                }
-            }
             batch.push(case);
             if batch.len() >= REBUILD_BATCH {
                 if let Err(e) = flush(&mut batch, &mut writer, &mut done) {
