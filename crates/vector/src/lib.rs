@@ -1,4 +1,4 @@
-//! Persisted, filtered cosine vector store for case embeddings (HNSW via `hnsw_rs`).
+//! Persisted, filtered cosine vector store for case embeddings, with its own HNSW graph.
 //!
 //! Owns: [`VectorStore`] — cases (caller's `u64` doc numbers) with one or more embedding
 //! vectors (chunks), L2-normalised on insert; doc-level search (max similarity over a case's
@@ -10,12 +10,17 @@
 //! means.
 //!
 //! On disk a store is a directory with `meta.json` (format version, dim, params, counts, model
-//! id), `vectors.f32` (little-endian rows) and `rows.bin` (doc and liveness per row). The
-//! HNSW graph is not saved: it is rebuilt deterministically from the rows on the first graph
-//! search after `open`. This avoids hnsw_rs's `HnswIo` reload, whose graph borrows the loader
-//! (a self-referential store would need `unsafe` or a leak) and which panics on corrupt files.
+//! id), `vectors.f32` (little-endian rows), `rows.bin` (doc and liveness per row) and, once
+//! built, `graph.bin` (the HNSW links; checked id by id on `open`).
+//!
+//! The graph ([`graph`]) is hnswlib's design in safe Rust: flat neighbour-id blocks over the
+//! store's own rows (no second copy of the vectors), the neighbour-selection heuristic, and
+//! inserts that run on several threads. It replaced `hnsw_rs`, which copied every vector,
+//! could only be rebuilt (not reloaded safely) on open, and was 8–9× slower than hnswlib.
 
 mod error;
+mod graph;
+mod memory;
 mod params;
 mod persist;
 mod store;

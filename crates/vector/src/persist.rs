@@ -1,7 +1,8 @@
 //! Saving and opening a store directory.
 //!
 //! Layout: `meta.json`, `vectors.f32` (rows × dim little-endian f32), `rows.bin` (per row:
-//! doc as little-endian u64, then 1 byte: 1 = live, 0 = tombstoned).
+//! doc as little-endian u64, then 1 byte: 1 = live, 0 = tombstoned), and `graph.bin` when the
+//! HNSW graph is built (see [`write_graph`]).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -10,14 +11,18 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, VectorError};
+use crate::graph::{GraphParts, GraphShape, HnswGraph};
 use crate::params::HnswParams;
-use crate::store::VectorStore;
+use crate::store::{VectorStore, EXACT_SCAN_MAX_VECTORS};
 
 const FORMAT_VERSION: u32 = 1;
 const META_FILE: &str = "meta.json";
 const VECTORS_FILE: &str = "vectors.f32";
 const ROWS_FILE: &str = "rows.bin";
+const GRAPH_FILE: &str = "graph.bin";
 const ROW_BYTES: usize = 9;
+const GRAPH_MAGIC: &[u8; 8] = b"LEIANHNS";
+const GRAPH_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,10 +35,16 @@ struct Meta {
     /// Stored rows, tombstoned ones included.
     rows: usize,
     model_id: String,
+    /// Nodes of the saved HNSW graph (`graph.bin`); absent when no graph was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    graph_nodes: Option<usize>,
 }
 
 impl VectorStore {
     /// Writes the store to `dir`, replacing what is there.
+    ///
+    /// A store past [`EXACT_SCAN_MAX_VECTORS`] live vectors builds its HNSW graph first (on all
+    /// cores) and saves it too, so that opening it is ready to search.
     ///
     /// Files are written and synced in a sibling temporary directory, which is then renamed to
     /// `dir`. An existing `dir` is first renamed aside and removed after the swap, so a reader
@@ -75,6 +86,13 @@ impl VectorStore {
     }
 
     fn write_files(&self, dir: &Path) -> Result<()> {
+        if self.vector_count() > EXACT_SCAN_MAX_VECTORS {
+            self.build_graph();
+        }
+        let graph = self.graph.get();
+        if let Some(graph) = graph {
+            write_synced(&dir.join(GRAPH_FILE), |w| write_graph(w, graph))?;
+        }
         let meta = Meta {
             format_version: FORMAT_VERSION,
             dim: self.dim,
@@ -82,6 +100,7 @@ impl VectorStore {
             count: self.cases.len(),
             rows: self.owners.len(),
             model_id: self.model_id.clone(),
+            graph_nodes: graph.map(HnswGraph::len),
         };
         write_synced(&dir.join(VECTORS_FILE), |w| {
             for x in &self.vectors {
@@ -146,10 +165,13 @@ impl VectorStore {
                 ),
             ));
         }
-        let vectors: Vec<f32> = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let mut vectors: Vec<f32> = Vec::new();
+        crate::memory::reserve_huge(&mut vectors, raw.len() / 4);
+        vectors.extend(
+            raw.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        drop(raw);
         for (row, v) in vectors.chunks_exact(meta.dim).enumerate() {
             let norm2: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             if !norm2.is_finite() || (norm2 - 1.0).abs() > 1e-3 {
@@ -190,8 +212,36 @@ impl VectorStore {
                 }
             });
         }
-        let store =
-            VectorStore::from_parts(meta.dim, meta.params, meta.model_id, vectors, owners, alive);
+        let graph = match meta.graph_nodes {
+            None => None,
+            Some(nodes) => {
+                let path = dir.join(GRAPH_FILE);
+                let bytes = fs::read(&path).map_err(|e| VectorError::io(&path, e))?;
+                let shape =
+                    GraphShape::new(meta.params.max_nb_connection, meta.params.ef_construction);
+                let parts =
+                    read_graph(&bytes, shape).map_err(|r| VectorError::corrupt(&path, r))?;
+                if parts.levels.len() != nodes {
+                    return Err(VectorError::corrupt(
+                        &path,
+                        format!("{} nodes, meta.json says {nodes}", parts.levels.len()),
+                    ));
+                }
+                Some(
+                    HnswGraph::from_parts(parts, meta.rows)
+                        .map_err(|r| VectorError::corrupt(&path, r))?,
+                )
+            }
+        };
+        let store = VectorStore::from_parts(
+            meta.dim,
+            meta.params,
+            meta.model_id,
+            vectors,
+            owners,
+            alive,
+            graph,
+        );
         if store.len() != meta.count {
             return Err(VectorError::corrupt(
                 &rows_path,
@@ -199,6 +249,106 @@ impl VectorStore {
             ));
         }
         Ok(store)
+    }
+}
+
+/// `graph.bin`: magic, version, M, node count, entry (`u32::MAX` for none), upper slot count
+/// (little-endian u32/u64), then the levels (a byte per node), the layer-0 slots and the
+/// upper-layer slots (little-endian u32).
+fn write_graph(w: &mut BufWriter<&File>, graph: &HnswGraph) -> std::io::Result<()> {
+    let parts = graph.to_parts();
+    w.write_all(GRAPH_MAGIC)?;
+    w.write_all(&GRAPH_VERSION.to_le_bytes())?;
+    w.write_all(&(parts.shape.m as u32).to_le_bytes())?;
+    w.write_all(&(parts.levels.len() as u64).to_le_bytes())?;
+    w.write_all(&parts.entry.unwrap_or(u32::MAX).to_le_bytes())?;
+    w.write_all(&(parts.upper.len() as u64).to_le_bytes())?;
+    w.write_all(&parts.levels)?;
+    for x in parts.layer0.iter().chain(&parts.upper) {
+        w.write_all(&x.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// Parses `graph.bin` for a store whose parameters give `shape`; `Err(reason)` if it is cut
+/// short, has trailing bytes or was made with another M.
+fn read_graph(bytes: &[u8], shape: GraphShape) -> std::result::Result<GraphParts, String> {
+    let mut r = ByteReader { bytes, at: 0 };
+    if r.take(GRAPH_MAGIC.len())? != GRAPH_MAGIC {
+        return Err("not a graph file (bad magic)".into());
+    }
+    let version = r.u32()?;
+    if version != GRAPH_VERSION {
+        return Err(format!(
+            "graph format {version}, this build reads {GRAPH_VERSION}"
+        ));
+    }
+    let m = r.u32()? as usize;
+    if m != shape.m {
+        return Err(format!(
+            "graph made with M {m}, the store's params say {}",
+            shape.m
+        ));
+    }
+    let nodes = usize::try_from(r.u64()?).map_err(|_| "node count overflows")?;
+    let entry = match r.u32()? {
+        u32::MAX => None,
+        id => Some(id),
+    };
+    let upper_len = usize::try_from(r.u64()?).map_err(|_| "upper slot count overflows")?;
+    let levels = r.take(nodes)?.to_vec();
+    let layer0_len = nodes
+        .checked_mul(shape.m0 + 1)
+        .ok_or("layer-0 size overflows")?;
+    let layer0 = r.u32s(layer0_len)?;
+    let upper = r.u32s(upper_len)?;
+    if r.at != bytes.len() {
+        return Err(format!("{} trailing bytes", bytes.len() - r.at));
+    }
+    Ok(GraphParts {
+        shape,
+        levels,
+        layer0,
+        upper,
+        entry,
+    })
+}
+
+struct ByteReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> ByteReader<'a> {
+    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| format!("cut short at byte {} (needs {n} more)", self.at))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn u32s(&mut self, n: usize) -> std::result::Result<Vec<u32>, String> {
+        let len = n.checked_mul(4).ok_or("slot count overflows")?;
+        Ok(self
+            .take(len)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
 
@@ -219,6 +369,7 @@ fn write_synced(
 mod tests {
     use super::*;
     use crate::recall_tests::TestRng;
+    use crate::store::SearchPlan;
 
     fn sample_store() -> VectorStore {
         let mut rng = TestRng::new(9);
@@ -271,6 +422,70 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("store")]);
+    }
+
+    #[test]
+    fn a_built_graph_is_saved_and_reopened_instead_of_rebuilt() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("s");
+        let small = sample_store();
+        small.save(&dir).expect("save");
+        // Below the exact-scan threshold nothing builds a graph, so none is written.
+        assert!(!dir.join(GRAPH_FILE).exists());
+        assert!(!VectorStore::open(&dir).expect("open").has_graph());
+
+        let s = sample_store();
+        s.build_graph_on(1);
+        s.save(&dir).expect("save with graph");
+        let r = VectorStore::open(&dir).expect("open");
+        assert!(r.has_graph(), "open loads graph.bin");
+        assert_eq!(r.graph_bytes(), s.graph_bytes());
+        let mut rng = TestRng::new(12);
+        for _ in 0..20 {
+            let q = rng.gaussian_vec(32);
+            assert_eq!(
+                s.search_with_plan(&q, 10, None, SearchPlan::Graph)
+                    .expect("valid"),
+                r.search_with_plan(&q, 10, None, SearchPlan::Graph)
+                    .expect("valid")
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_graph_file_is_reported_not_trusted() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("s");
+        let s = sample_store();
+        s.build_graph_on(1);
+        s.save(&dir).expect("save");
+        let path = dir.join(GRAPH_FILE);
+        let good = fs::read(&path).expect("read");
+
+        let mut cut = good.clone();
+        cut.truncate(good.len() - 3);
+        fs::write(&path, &cut).expect("write");
+        let err = VectorStore::open(&dir).expect_err("truncated graph");
+        assert!(err.to_string().contains("cut short"), "{err}");
+
+        // A neighbour id past the last node (layer-0 slots start after the 36-byte header and
+        // one level byte per row; slot 1 of node 0 is its first neighbour).
+        let rows = s.owners.len();
+        let mut bad = good.clone();
+        let at = 36 + rows + 4;
+        bad[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        fs::write(&path, &bad).expect("write");
+        let err = VectorStore::open(&dir).expect_err("bad id");
+        assert!(err.to_string().contains("links to node"), "{err}");
+
+        fs::remove_file(&path).expect("remove");
+        assert!(matches!(
+            VectorStore::open(&dir),
+            Err(VectorError::Io { .. })
+        ));
+
+        fs::write(&path, &good).expect("restore");
+        assert!(VectorStore::open(&dir).expect("open").has_graph());
     }
 
     #[test]

@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use hnsw_rs::prelude::{Distance, Hnsw};
-
 use crate::error::{Result, VectorError};
+use crate::graph::{self, GraphShape, HnswGraph, Rows};
 use crate::params::HnswParams;
 
 /// A search scans exactly instead of walking the graph when it would look at most this many
@@ -22,11 +21,6 @@ pub const EXACT_SCAN_MIN_FRACTION_INV: usize = 20;
 
 /// Upper bound for the widened `ef` of a graph search.
 const MAX_EF: usize = 4_096;
-
-/// Maximum number of layers of the HNSW graph (hnsw_rs caps it at 16 as well).
-const MAX_LAYERS: usize = 16;
-
-type Graph = Hnsw<'static, f32, UnitCosine>;
 
 /// How a search is carried out; chosen by [`VectorStore::search`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +38,10 @@ pub(crate) enum SearchPlan {
 ///
 /// The store keeps every vector it was given (normalised, row-major) in insertion order;
 /// internal id `i` is row `i`. Deleting or replacing a case only tombstones its rows, which
-/// every search then skips. The HNSW graph is derived data: it is built on the first graph
-/// search (or by [`VectorStore::build_graph`]) by inserting all rows one by one in id order.
-/// hnsw_rs draws layers from a fixed-seed RNG, so the same rows always give the same graph, and
-/// a saved and reopened store answers exactly like the original.
+/// every search then skips. The HNSW graph ([`crate::graph`]) links rows by id and holds no
+/// vectors. It is built on the first graph search, by [`VectorStore::build_graph`], or by
+/// [`VectorStore::save`] once the store is past [`EXACT_SCAN_MAX_VECTORS`] (on all cores);
+/// later inserts join the built graph, and `save` writes it so `open` need not rebuild it.
 pub struct VectorStore {
     pub(crate) dim: usize,
     pub(crate) params: HnswParams,
@@ -61,7 +55,7 @@ pub struct VectorStore {
     /// Live docs and their internal ids.
     pub(crate) cases: BTreeMap<u64, Vec<usize>>,
     pub(crate) live_vectors: usize,
-    graph: OnceLock<Graph>,
+    pub(crate) graph: OnceLock<HnswGraph>,
 }
 
 impl std::fmt::Debug for VectorStore {
@@ -73,7 +67,7 @@ impl std::fmt::Debug for VectorStore {
             .field("cases", &self.cases.len())
             .field("live_vectors", &self.live_vectors)
             .field("rows", &self.owners.len())
-            .field("graph_built", &self.graph.get().is_some())
+            .field("graph", &self.graph.get())
             .finish()
     }
 }
@@ -163,17 +157,31 @@ impl VectorStore {
             .iter()
             .map(|c| normalise(c.as_ref(), self.dim))
             .collect::<Result<Vec<_>>>()?;
+        if self.owners.len() + normalised.len() > u32::MAX as usize {
+            return Err(VectorError::InvalidParams(format!(
+                "a store holds at most {} vectors",
+                u32::MAX
+            )));
+        }
         self.delete_case(doc);
+        crate::memory::reserve_huge(&mut self.vectors, normalised.len() * self.dim);
         let mut ids = Vec::with_capacity(normalised.len());
         for v in normalised {
             let id = self.owners.len();
             self.vectors.extend_from_slice(&v);
             self.owners.push(doc);
             self.alive.push(true);
-            if let Some(graph) = self.graph.get() {
-                graph.insert_slice((&v, id));
-            }
             ids.push(id);
+        }
+        if let Some(graph) = self.graph.get_mut() {
+            graph.reserve(self.owners.len());
+            let rows = Rows {
+                data: &self.vectors,
+                dim: self.dim,
+            };
+            for &id in &ids {
+                graph.insert(rows, id as u32);
+            }
         }
         self.live_vectors += ids.len();
         self.cases.insert(doc, ids);
@@ -194,9 +202,27 @@ impl VectorStore {
         }
     }
 
-    /// Builds the HNSW graph now if it is not built yet (otherwise the first graph search does).
+    /// Builds the HNSW graph now if it is not built yet (otherwise the first graph search
+    /// does), inserting on all available cores.
     pub fn build_graph(&self) {
         self.graph();
+    }
+
+    /// Builds the HNSW graph now on `threads` threads (1 gives the same graph on every run),
+    /// if it is not built yet.
+    pub fn build_graph_on(&self, threads: usize) {
+        self.graph.get_or_init(|| self.new_graph(threads));
+    }
+
+    /// `true` once the HNSW graph is built (or was loaded by `open`).
+    pub fn has_graph(&self) -> bool {
+        self.graph.get().is_some()
+    }
+
+    /// Bytes held by the HNSW graph's links (0 if it is not built); the vectors are counted
+    /// once, in the store.
+    pub fn graph_bytes(&self) -> usize {
+        self.graph.get().map_or(0, HnswGraph::heap_bytes)
     }
 
     /// The `k` live docs most similar to `query` (max cosine over their chunks), best first,
@@ -304,35 +330,34 @@ impl VectorStore {
         filter: Option<&dyn Fn(u64) -> bool>,
     ) -> Option<Vec<(u64, f32)>> {
         let graph = self.graph();
+        let rows = self.rows();
         let has_tombstones = self.live_vectors < self.owners.len();
-        let admit = |id: &usize| -> bool {
-            match (self.alive.get(*id), self.owners.get(*id)) {
+        let admit = |id: u32| -> bool {
+            let id = id as usize;
+            match (self.alive.get(id), self.owners.get(id)) {
                 (Some(true), Some(doc)) => filter.is_none_or(|f| f(*doc)),
                 _ => false,
             }
         };
-        // Without filter or tombstones, pass no filter: hnsw_rs then stops early.
-        let hnsw_filter: Option<&dyn hnsw_rs::prelude::FilterT> =
-            if filter.is_some() || has_tombstones {
-                Some(&admit)
-            } else {
-                None
-            };
-        // No extra widening for filters: with a filter, hnsw_rs's layer search does not stop
-        // early and keeps walking while candidates beat the worst admitted result.
+        // Without filter or tombstones the walk stops as soon as it cannot improve; with one
+        // it keeps walking until it holds `ef` admitted rows.
+        let graph_filter: Option<&dyn Fn(u32) -> bool> = if filter.is_some() || has_tombstones {
+            Some(&admit)
+        } else {
+            None
+        };
 
         let avg_chunks = self.live_vectors.div_ceil(self.cases.len()).max(1);
         let mut want = (k * avg_chunks).min(self.live_vectors).max(1);
         loop {
-            let ef = self.params.ef_search.max(2 * want).min(MAX_EF.max(want));
-            let neighbours = graph.search_filter(q, want, ef, hnsw_filter);
+            let ef = self.params.ef_search.max(want).min(MAX_EF.max(want));
+            let neighbours = graph.search(rows, q, ef, graph_filter);
             let mut best: BTreeMap<u64, f32> = BTreeMap::new();
             for n in &neighbours {
-                if !admit(&n.d_id) {
-                    continue;
-                }
-                let doc = self.owners[n.d_id];
-                let sim = 1.0 - n.distance;
+                let doc = self.owners[n.id as usize];
+                // Re-scored one at a time (the walk batches its distances, whose last bits can
+                // differ) so graph and exact search give a doc exactly the same score.
+                let sim = cosine(q, self.vectors_row(n.id as usize));
                 let e = best.entry(doc).or_insert(sim);
                 if sim > *e {
                     *e = sim;
@@ -379,27 +404,33 @@ impl VectorStore {
         &self.vectors[id * self.dim..(id + 1) * self.dim]
     }
 
-    fn graph(&self) -> &Graph {
+    pub(crate) fn rows(&self) -> Rows<'_> {
+        Rows {
+            data: &self.vectors,
+            dim: self.dim,
+        }
+    }
+
+    pub(crate) fn graph_shape(&self) -> GraphShape {
+        GraphShape::new(self.params.max_nb_connection, self.params.ef_construction)
+    }
+
+    fn graph(&self) -> &HnswGraph {
         self.graph.get_or_init(|| {
-            let started = Instant::now();
-            let rows = self.owners.len();
-            let graph = Hnsw::new(
-                self.params.max_nb_connection,
-                rows.max(1),
-                MAX_LAYERS,
-                self.params.ef_construction,
-                UnitCosine,
-            );
-            for id in 0..rows {
-                graph.insert_slice((self.vectors_row(id), id));
-            }
-            tracing::info!(
-                rows,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "built HNSW graph"
-            );
-            graph
+            self.new_graph(std::thread::available_parallelism().map_or(1, |n| n.get()))
         })
+    }
+
+    fn new_graph(&self, threads: usize) -> HnswGraph {
+        let started = Instant::now();
+        let graph = HnswGraph::build(self.graph_shape(), self.rows(), threads);
+        tracing::info!(
+            rows = self.owners.len(),
+            threads,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "built HNSW graph"
+        );
+        graph
     }
 
     /// Assembles a store from validated parts (used by `open`).
@@ -410,6 +441,7 @@ impl VectorStore {
         vectors: Vec<f32>,
         owners: Vec<u64>,
         alive: Vec<bool>,
+        graph: Option<HnswGraph>,
     ) -> Self {
         let mut cases: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         let mut live_vectors = 0;
@@ -428,48 +460,15 @@ impl VectorStore {
             alive,
             cases,
             live_vectors,
-            graph: OnceLock::new(),
+            graph: graph.map(OnceLock::from).unwrap_or_default(),
         }
     }
-}
-
-/// Cosine distance `1 - a·b` for unit vectors, clamped to `[0, 2]`.
-///
-/// Not hnsw_rs's `DistDot`: its scalar version asserts `1 - a·b >= 0`, which f32 rounding
-/// breaks for (near-)identical vectors — a duplicated chunk or a stored case used as the
-/// query would panic. Not `DistCosine` either: it recomputes both norms in f64 and does not
-/// vectorise, which made graph building several times slower in measurements.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct UnitCosine;
-
-impl Distance<f32> for UnitCosine {
-    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
-        (1.0 - dot(va, vb)).clamp(0.0, 2.0)
-    }
-}
-
-/// Dot product with eight independent accumulators so the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (xa, xb) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += xa[i] * xb[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// Cosine similarity of unit vectors, computed exactly as the graph's distance does so that
 /// exact and graph scores agree bit for bit.
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    1.0 - UnitCosine.eval(a, b)
+    1.0 - graph::distance(a, b)
 }
 
 /// Checks dimension and values, then scales to unit length.
@@ -656,7 +655,7 @@ mod tests {
 
     #[test]
     fn querying_with_a_stored_vector_does_not_panic_and_scores_one() {
-        // Regression: hnsw_rs's DistDot asserts 1 - dot >= 0 and panics on this.
+        // Regression: hnsw_rs's DistDot asserted 1 - dot >= 0 and panicked on this.
         let mut rng = crate::recall_tests::TestRng::new(3);
         let mut s = VectorStore::create(384, HnswParams::default()).expect("valid");
         let vs: Vec<Vec<f32>> = (0..50).map(|_| rng.gaussian_vec(384)).collect();
