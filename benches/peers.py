@@ -291,15 +291,29 @@ def report(run):
     curves = [c for c in curves if c]
     if curves:
         c0 = curves[0]
+        threads = os.environ.get("PEER_BUILD_THREADS", "1")
         lines.append(f"HNSW, {c0['n']:,} unit vectors of dim {c0['dim']} (clustered), 1,000 queries, "
-                     f"recall@10 against exact search, one thread per query:\n")
+                     f"recall@10 against exact search, one thread per query, builds on {threads} threads:\n")
         lines.append("| engine | M / ef_construction | build s | RSS bytes/vector | recall@10 → queries/s by ef_search | q/s at recall .95 |")
         lines.append("|---|---|---|---|---|---|")
+        at95 = {}
         for c in curves:
             pts = ", ".join(f"{p['ef']}: {p['recall']:.3f} → {p['qps']:.0f}" for p in c["curve"])
             at = qps_at(c["curve"], 0.95)
+            at95[c["label"]] = (at, c["build_s"])
             lines.append(f"| {c['label']} | {c['m']} / {c['ef_construction']} | {c['build_s']:.0f} | "
                          f"{c['bytes_per_vector']:.0f} | {pts} | {'—' if at is None else f'{at:.0f}'} |")
+        lines.append("")
+        mine = at95.get(c0["label"])
+        for peer in ("hnswlib 0.8.0", "faiss-cpu 1.8.0 HNSWFlat"):
+            theirs = at95.get(peer)
+            if mine and theirs and mine[0] and theirs[0]:
+                lines.append(f"- {peer} answers {theirs[0] / mine[0]:.2f}× leian's queries/s at recall .95 "
+                             f"(goal ≤ 1.5×); it builds in {theirs[1] / mine[1]:.2f}× leian's time.")
+        if "open_s" in c0:
+            lines.append(f"- leian saves its graph ({c0['graph_file_bytes_per_vector']:.0f} bytes/vector in "
+                         f"`graph.bin`) in {c0['save_s']:.1f} s and opens the store, graph included, in "
+                         f"{c0['open_s']:.1f} s instead of rebuilding it.")
         lines.append("")
     hy = load("leian-hybrid.json")
     if hy:

@@ -28,6 +28,8 @@ TARGET=${CARGO_TARGET_DIR:-target}
 OUT=${PEERS_DIR:-$TARGET/peers}
 VENV=${PEERS_VENV:-$OUT/venv}
 EFS=${PEERS_EFS:-10,16,24,32,64,128,256}
+# every engine builds its graph on the same number of threads (searches: one thread each)
+export PEER_BUILD_THREADS=${PEER_BUILD_THREADS:-$(nproc)}
 mkdir -p "$OUT"
 cargo build --release --quiet
 LEIAN=$TARGET/release/leian
@@ -70,8 +72,8 @@ mkdir -p "$run"
 start_load=$(load)
 [ -f "$run/base.fvecs" ] || $PY vectors "$run" "$VECTORS" 384 1000
 nice -n 10 "$LEIAN" bench-peers hnsw --base "$run/base.fvecs" --queries "$run/queries.fvecs" \
-  --gt "$run/gt.ivecs" --m 16 --ef-construction 200 --ef "$EFS" \
-  --label "leian (hnsw_rs 0.3.5)" --out "$run/hnsw-leian.json"
+  --gt "$run/gt.ivecs" --m 16 --ef-construction 200 --ef "$EFS" --threads "$PEER_BUILD_THREADS" \
+  --label "leian" --out "$run/hnsw-leian.json"
 $PY hnsw "$run" 16 200 "$EFS"
 echo "{\"label\": \"hnsw-$VECTORS\", \"load_start\": \"$start_load\", \"load_end\": \"$(load)\"}" > "$run/run.json"
 $PY report "$run" | tee -a "$REPORT"

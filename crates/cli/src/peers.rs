@@ -88,6 +88,9 @@ pub(crate) struct HnswArgs {
     /// `ef_search` values to sweep, comma-separated.
     #[arg(long, default_value = "16,32,64,128,256,512")]
     ef: String,
+    /// Threads that build the graph (searches run one at a time on one thread).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Label of this configuration in the report.
     #[arg(long, default_value = "leian")]
     label: String,
@@ -263,10 +266,24 @@ fn hnsw(args: HnswArgs) -> Result<()> {
     for (i, row) in base.chunks_exact(dim).enumerate() {
         store.insert_case(i as u64, &[row])?;
     }
-    store.build_graph();
+    store.build_graph_on(args.threads);
     let build_s = started.elapsed().as_secs_f64();
     let rss_after = rss_kib();
     drop(base);
+    // Saving writes the graph; opening reads it back instead of building it again.
+    let saved = tempfile::tempdir()?;
+    let dir = saved.path().join("vectors");
+    let started = Instant::now();
+    store.save(&dir)?;
+    let save_s = started.elapsed().as_secs_f64();
+    drop(store);
+    let started = Instant::now();
+    let mut store = VectorStore::open(&dir)?;
+    let open_s = started.elapsed().as_secs_f64();
+    if !store.has_graph() {
+        bail!("the reopened store has no graph");
+    }
+    let graph_file_bytes = std::fs::metadata(dir.join("graph.bin"))?.len();
     let nq = gt.len();
     let mut curve = Vec::new();
     for &ef in &efs {
@@ -297,6 +314,10 @@ fn hnsw(args: HnswArgs) -> Result<()> {
         "m": args.m,
         "ef_construction": args.ef_construction,
         "build_s": build_s,
+        "build_threads": args.threads,
+        "save_s": save_s,
+        "open_s": open_s,
+        "graph_file_bytes_per_vector": graph_file_bytes as f64 / n as f64,
         "bytes_per_vector": (rss_after.saturating_sub(rss_before) as f64 * 1024.0) / n as f64,
         "curve": curve,
     });
