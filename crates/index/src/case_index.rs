@@ -474,6 +474,11 @@ impl CaseIndex {
         self.searcher().num_docs()
     }
 
+    /// Number of tantivy segments of the case index (each query visits every one).
+    pub fn segment_count(&self) -> usize {
+        self.searcher().segment_readers().len()
+    }
+
     /// The case with `id`, if indexed.
     pub fn get(&self, id: &CaseId) -> Result<Option<Case>> {
         let searcher = self.searcher();
@@ -645,13 +650,19 @@ impl CaseWriter {
 
     /// Commits cases and statutes, saves new dictionary words and the case count, and
     /// reloads the shared reader so the next search sees the changes.
+    ///
+    /// Waits for the segment merges the commit started: dropping a tantivy writer abandons
+    /// them, and an ingest that commits every batch then left ~50 small segments per 100k
+    /// cases (65 % more disk, and every query visits every segment).
     pub fn commit(mut self) -> Result<()> {
         let inner = &self.index.inner;
-        if let Some(w) = &mut self.statute_writer {
+        if let Some(mut w) = self.statute_writer.take() {
             w.commit()?;
+            w.wait_merging_threads()?;
             inner.statute_reader.reload()?;
         }
         self.writer.commit()?;
+        self.writer.wait_merging_threads()?;
         inner.case_reader.reload()?;
         append_dictionary(&inner.generation_dir.join(DICTIONARY_FILE), &self.new_words)?;
         let case_count = inner.case_reader.searcher().num_docs();
@@ -765,6 +776,27 @@ pub(crate) mod tests {
         let dict = read_dictionary(&root.join("gen-000001").join(DICTIONARY_FILE)).unwrap();
         assert!(dict.iter().any(|w| w == "侵犯财产罪"), "{dict:?}");
         assert!(index.tokenizer().has_word("侵犯财产罪"));
+    }
+
+    #[test]
+    fn commits_wait_for_their_segment_merges() {
+        // A commit writes a segment per indexing thread; tantivy's default policy merges 8 of
+        // similar size. A writer dropped without waiting abandoned those merges: 20 segments
+        // here, against 5 when commit waits.
+        let dir = tempfile::tempdir().unwrap();
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        for batch in 0..10 {
+            let mut w = index.writer().unwrap();
+            for i in 0..5 {
+                let id = format!("t:{batch}-{i}");
+                w.upsert(&case(&id, "盗窃罪", "被告人趁夜盗窃财物。"))
+                    .unwrap();
+            }
+            w.commit().unwrap();
+        }
+        assert_eq!(index.num_cases(), 50);
+        let segments = index.segment_count();
+        assert!(segments < 10, "{segments} segments after 10 commits");
     }
 
     #[test]
