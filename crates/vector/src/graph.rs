@@ -75,52 +75,15 @@ impl Rows<'_> {
         self.data.len() / self.dim
     }
 
-    /// Distances from `q` to each of `ids`, appended to `out`. Rows are read four at a time:
-    /// a graph walk touches rows all over memory, and four independent streams of loads keep
-    /// the memory system busy where one would wait for each cache miss in turn (about 1.6×
-    /// faster per distance on these machines).
+    /// Distances from `q` to each of `ids`, appended to `out`. A graph walk touches rows all
+    /// over memory: asking for every row first lets their cache misses overlap instead of
+    /// queueing one behind the other.
     fn dists_into(&self, q: &[f32], ids: &[u32], out: &mut Vec<f32>) {
         for &id in ids {
             crate::memory::prefetch_row(self.row(id));
         }
-        let mut quads = ids.chunks_exact(4);
-        for c in &mut quads {
-            let d = dot4(
-                q,
-                [
-                    self.row(c[0]),
-                    self.row(c[1]),
-                    self.row(c[2]),
-                    self.row(c[3]),
-                ],
-            );
-            out.extend(d.iter().map(|&x| (1.0 - x).clamp(0.0, 2.0)));
-        }
-        out.extend(quads.remainder().iter().map(|&id| self.dist(q, id)));
+        out.extend(ids.iter().map(|&id| self.dist(q, id)));
     }
-}
-
-/// Dot products of `q` with four rows of the same length, in one pass over `q`.
-#[inline]
-fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
-    const LANES: usize = 8;
-    let mut acc = [[0.0f32; LANES]; 4];
-    let main = q.len() / LANES * LANES;
-    for start in (0..main).step_by(LANES) {
-        let qc = &q[start..start + LANES];
-        for (acc, row) in acc.iter_mut().zip(&rows) {
-            let rc = &row[start..start + LANES];
-            for i in 0..LANES {
-                acc[i] += qc[i] * rc[i];
-            }
-        }
-    }
-    let mut out = [0.0f32; 4];
-    for (o, (acc, row)) in out.iter_mut().zip(acc.iter().zip(&rows)) {
-        let tail: f32 = q[main..].iter().zip(&row[main..]).map(|(x, y)| x * y).sum();
-        *o = acc.iter().sum::<f32>() + tail;
-    }
-    out
 }
 
 /// Cosine distance `1 - a·b` for unit vectors, clamped to `[0, 2]` (f32 rounding can push
@@ -130,28 +93,21 @@ pub(crate) fn distance(a: &[f32], b: &[f32]) -> f32 {
     (1.0 - dot(a, b)).clamp(0.0, 2.0)
 }
 
-/// Dot product with sixteen independent accumulators so the compiler can vectorise it.
+/// Dot product over 8-float blocks with one 8-lane accumulator: the shape LLVM turns into
+/// packed multiply-adds (measured 32 ns for 384 floats in cache; a 16-lane version of the same
+/// loop compiled to scalar shuffles and took 61 ns).
 #[inline]
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let mut acc = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (xa, xb) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] += xa[i] * xb[i];
+    let (ca, ta) = a.as_chunks::<8>();
+    let (cb, tb) = b.as_chunks::<8>();
+    let mut acc = [0.0f32; 8];
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
         }
     }
-    let mut half = [0.0f32; LANES / 2];
-    for i in 0..LANES / 2 {
-        half[i] = acc[i] + acc[i + LANES / 2];
-    }
-    half.iter().sum::<f32>() + tail
+    let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The graph's shape, saved with it.
@@ -858,7 +814,7 @@ mod tests {
             rows.dists_into(q, &ids, &mut got);
             assert_eq!(got.len(), ids.len());
             for (&id, &d) in ids.iter().zip(&got) {
-                assert!((d - rows.dist(q, id)).abs() < 1e-5, "dim {dim} id {id}");
+                assert_eq!(d, rows.dist(q, id), "dim {dim} id {id}");
             }
         }
     }

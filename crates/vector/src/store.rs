@@ -355,9 +355,7 @@ impl VectorStore {
             let mut best: BTreeMap<u64, f32> = BTreeMap::new();
             for n in &neighbours {
                 let doc = self.owners[n.id as usize];
-                // Re-scored one at a time (the walk batches its distances, whose last bits can
-                // differ) so graph and exact search give a doc exactly the same score.
-                let sim = cosine(q, self.vectors_row(n.id as usize));
+                let sim = 1.0 - n.dist;
                 let e = best.entry(doc).or_insert(sim);
                 if sim > *e {
                     *e = sim;
