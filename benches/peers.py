@@ -82,7 +82,7 @@ def bm25(run):
     sql = "SELECT rowid FROM cases WHERE cases MATCH ? ORDER BY rank LIMIT 10"
     # FTS5 scores every matching row with every OR-ed phrase: seconds per query at 100k,
     # so it runs the first FTS5_QUERIES of leian's queries (after 3 warm-up queries)
-    nf = min(len(queries), int(os.environ.get("FTS5_QUERIES", "50")))
+    nf = min(len(queries), int(os.environ.get("FTS5_QUERIES", "50" if len(ids) <= 100_000 else "10")))
     for q in queries[:3]:
         con.execute(sql, (fts_query(q),)).fetchall()
     ms = []
@@ -92,7 +92,13 @@ def bm25(run):
         ms.append((time.perf_counter() - t) * 1000)
     out["fts5"].update(p50_ms=pct(ms, 0.5), p99_ms=pct(ms, 0.99), queries=nf)
     con.close()
-    # --- rank_bm25 (BM25Okapi): pure Python + numpy, scores every document per query
+    # --- rank_bm25 (BM25Okapi): pure Python + numpy, scores every document per query.
+    # It holds ~2.5 GB per 100k cases in RAM, so past RANK_BM25_MAX_CASES it is left out.
+    if len(ids) > int(os.environ.get("RANK_BM25_MAX_CASES", "200000")):
+        out["rank_bm25_skipped"] = "needs ~2.5 GB of RAM per 100k cases"
+        with open(os.path.join(run, "peers-bm25.json"), "w") as f:
+            json.dump(out, f, indent=2)
+        return
     from rank_bm25 import BM25Okapi
 
     r0 = rss_kib()
@@ -164,6 +170,15 @@ def recall10(found, gt):
     return hit / (len(gt) * 10)
 
 
+# passes over the queries per ef; the median rate is reported (as `leian bench-peers hnsw`)
+REPEAT = int(os.environ.get("PEERS_REPEAT", "3"))
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
 def hnsw(run, m, efc, efs):
     import numpy as np
 
@@ -194,12 +209,16 @@ def hnswlib_run(run, base, queries, gt, m, efc, efs, threads):
     build = time.perf_counter() - t
     res = {"label": "hnswlib 0.8.0", "n": n, "dim": dim, "m": m, "ef_construction": efc,
            "build_s": build, "bytes_per_vector": (rss_kib() - r0) * 1024 / n, "curve": []}
+    index.set_ef(efs[0])
+    [index.knn_query(q, k=10, num_threads=1) for q in queries]  # untimed warm-up pass
     for ef in efs:
         index.set_ef(ef)
-        t = time.perf_counter()
-        found = [index.knn_query(q, k=10, num_threads=1)[0][0] for q in queries]
-        secs = time.perf_counter() - t
-        res["curve"].append({"ef": ef, "recall": recall10(found, gt), "qps": len(queries) / secs})
+        rates = []
+        for _ in range(REPEAT):
+            t = time.perf_counter()
+            found = [index.knn_query(q, k=10, num_threads=1)[0][0] for q in queries]
+            rates.append(len(queries) / (time.perf_counter() - t))
+        res["curve"].append({"ef": ef, "recall": recall10(found, gt), "qps": median(rates)})
     with open(os.path.join(run, "hnsw-hnswlib.json"), "w") as f:
         json.dump(res, f, indent=2)
 
@@ -220,12 +239,16 @@ def faiss_run(run, base, queries, gt, m, efc, efs, threads):
     res = {"label": "faiss-cpu 1.8.0 HNSWFlat", "n": n, "dim": dim, "m": m, "ef_construction": efc,
            "build_s": build, "bytes_per_vector": (rss_kib() - r0) * 1024 / n, "curve": []}
     faiss.omp_set_num_threads(1)
+    index.hnsw.efSearch = efs[0]
+    [index.search(queries[i:i + 1], 10) for i in range(len(queries))]  # untimed warm-up pass
     for ef in efs:
         index.hnsw.efSearch = ef
-        t = time.perf_counter()
-        found = [index.search(queries[i:i + 1], 10)[1][0] for i in range(len(queries))]
-        secs = time.perf_counter() - t
-        res["curve"].append({"ef": ef, "recall": recall10(found, gt), "qps": len(queries) / secs})
+        rates = []
+        for _ in range(REPEAT):
+            t = time.perf_counter()
+            found = [index.search(queries[i:i + 1], 10)[1][0] for i in range(len(queries))]
+            rates.append(len(queries) / (time.perf_counter() - t))
+        res["curve"].append({"ef": ef, "recall": recall10(found, gt), "qps": median(rates)})
     with open(os.path.join(run, "hnsw-faiss.json"), "w") as f:
         json.dump(res, f, indent=2)
 
@@ -267,9 +290,10 @@ def report(run):
             f5 = peers["fts5"]
             lines.append(f"| SQLite FTS5 (pre-tokenised, 1 column holding the token text) | {f5['cases_per_s']:.0f} | "
                          f"{f5['bytes_per_case']:.0f} | +{f5['rss_delta_kib'] / 1024:.0f} MiB |")
-            rb = peers["rank_bm25"]
-            lines.append(f"| rank_bm25 BM25Okapi (in memory, pre-tokenised) | {rb['cases_per_s']:.0f} | — | "
-                         f"+{rb['rss_delta_kib'] / 1024:.0f} MiB |")
+            rb = peers.get("rank_bm25")
+            if rb:
+                lines.append(f"| rank_bm25 BM25Okapi (in memory, pre-tokenised) | {rb['cases_per_s']:.0f} | — | "
+                             f"+{rb['rss_delta_kib'] / 1024:.0f} MiB |")
         lines.append(f"\nInput: {meta.get('json_bytes_per_case', 0):.0f} bytes of JSON per case; "
                      f"`leian gen` wrote it in {meta.get('gen_s', 0):.1f} s.\n")
     if leian:
@@ -282,8 +306,11 @@ def report(run):
         lines.append(f"| leian, with highlighted snippets | {ls['p50_ms']:.2f} | {ls['p99_ms']:.2f} | — |")
         if peers:
             for key, name in (("fts5", f"SQLite FTS5 `MATCH … ORDER BY rank` ({peers['fts5'].get('queries', peers['queries'])} queries)"),
-                              ("rank_bm25", f"rank_bm25 `get_scores` ({peers['rank_bm25']['queries']} queries)")):
-                p = peers[key]
+                              ("rank_bm25", f"rank_bm25 `get_scores` ({peers.get('rank_bm25', {}).get('queries')} queries)")):
+                p = peers.get(key)
+                if not p:
+                    lines.append(f"| rank_bm25: not run, {peers.get('rank_bm25_skipped', '?')} | — | — | — |")
+                    continue
                 lines.append(f"| {name} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | "
                              f"{p['p50_ms'] / lp['p50_ms']:.1f}× |")
         lines.append("")
@@ -293,7 +320,7 @@ def report(run):
         c0 = curves[0]
         threads = os.environ.get("PEER_BUILD_THREADS", "1")
         lines.append(f"HNSW, {c0['n']:,} unit vectors of dim {c0['dim']} (clustered), 1,000 queries, "
-                     f"recall@10 against exact search, one thread per query, builds on {threads} threads:\n")
+                     f"recall@10 against exact search, one thread per query (median of {REPEAT} passes after a warm-up pass), builds on {threads} threads:\n")
         lines.append("| engine | M / ef_construction | build s | RSS bytes/vector | recall@10 → queries/s by ef_search | q/s at recall .95 |")
         lines.append("|---|---|---|---|---|---|")
         at95 = {}

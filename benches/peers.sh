@@ -72,7 +72,7 @@ mkdir -p "$run"
 start_load=$(load)
 [ -f "$run/base.fvecs" ] || $PY vectors "$run" "$VECTORS" 384 1000
 nice -n 10 "$LEIAN" bench-peers hnsw --base "$run/base.fvecs" --queries "$run/queries.fvecs" \
-  --gt "$run/gt.ivecs" --m 16 --ef-construction 200 --ef "$EFS" --threads "$PEER_BUILD_THREADS" \
+  --gt "$run/gt.ivecs" --m 16 --ef-construction 200 --ef "$EFS" --threads "$PEER_BUILD_THREADS" --repeat "${PEERS_REPEAT:-3}" \
   --label "leian" --out "$run/hnsw-leian.json"
 $PY hnsw "$run" 16 200 "$EFS"
 echo "{\"label\": \"hnsw-$VECTORS\", \"load_start\": \"$start_load\", \"load_end\": \"$(load)\"}" > "$run/run.json"
