@@ -122,6 +122,11 @@ pub(crate) struct GraphShape {
 }
 
 impl GraphShape {
+    /// The shape a store's parameters give its graph.
+    pub(crate) fn of(params: &crate::params::HnswParams) -> Self {
+        GraphShape::new(params.max_nb_connection, params.ef_construction)
+    }
+
     pub(crate) fn new(m: usize, ef_construction: usize) -> Self {
         GraphShape {
             m,
@@ -150,8 +155,6 @@ pub(crate) struct HnswGraph {
     /// For a node of level `l`, `l × (1 + m)` slots: layer 1 first.
     upper: Vec<AtomicU32>,
     locks: Vec<Mutex<()>>,
-    /// Nodes whose insert has finished.
-    inserted: AtomicUsize,
     entry: RwLock<Option<Entry>>,
 }
 
@@ -244,7 +247,6 @@ impl HnswGraph {
             upper_start: Vec::new(),
             upper: Vec::new(),
             locks: Vec::new(),
-            inserted: AtomicUsize::new(0),
             entry: RwLock::new(None),
         }
     }
@@ -357,7 +359,6 @@ impl HnswGraph {
     pub(crate) fn insert(&self, rows: Rows<'_>, id: u32) {
         let level = self.levels[id as usize];
         let Some(entry) = self.entry_or_become(id, level) else {
-            self.inserted.fetch_add(1, AtomicOrdering::Relaxed);
             return;
         };
         let q = rows.row(id);
@@ -400,7 +401,6 @@ impl HnswGraph {
                 *guard = Some(Entry { id, level });
             }
         }
-        self.inserted.fetch_add(1, AtomicOrdering::Relaxed);
     }
 
     /// The current entry point, or `None` after making `id` the entry of an empty graph.
@@ -696,7 +696,6 @@ impl HnswGraph {
         Ok(HnswGraph {
             shape,
             locks: (0..n).map(|_| Mutex::new(())).collect(),
-            inserted: AtomicUsize::new(n),
             levels,
             layer0: atomics(layer0),
             upper_start,
@@ -850,7 +849,12 @@ mod tests {
         let rows = Rows { data: &data, dim };
         let queries = unit_rows(100, dim, 7);
         let g = HnswGraph::build(GraphShape::new(12, 100), rows, 4);
-        assert_eq!(g.inserted.load(AtomicOrdering::Relaxed), 4_000);
+        // Every node was inserted: each has links of its own on layer 0.
+        let mut buf = Vec::new();
+        for id in 0..4_000u32 {
+            g.neighbours_into(id, 0, &mut buf);
+            assert!(!buf.is_empty(), "node {id} has no links");
+        }
         let r = recall(&g, rows, &queries, 64);
         assert!(r >= 0.95, "recall {r}");
         // Almost every node has an in-link on layer 0. Pruning can drop a node's last in-link

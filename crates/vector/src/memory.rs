@@ -61,7 +61,7 @@ const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 /// Asks the kernel to back the whole pages inside `buf` with transparent huge pages
 /// (`madvise(MADV_HUGEPAGE)`); best effort, ignored where unsupported. Call it on fresh
 /// spare capacity before writing, so the pages are huge from their first touch.
-pub(crate) fn advise_huge_pages<T>(buf: &[MaybeUninit<T>]) {
+fn advise_huge_pages<T>(buf: &[MaybeUninit<T>]) {
     let bytes = std::mem::size_of_val(buf);
     if bytes < HUGE_PAGE_MIN_BYTES {
         return;

@@ -217,8 +217,7 @@ impl VectorStore {
             Some(nodes) => {
                 let path = dir.join(GRAPH_FILE);
                 let bytes = fs::read(&path).map_err(|e| VectorError::io(&path, e))?;
-                let shape =
-                    GraphShape::new(meta.params.max_nb_connection, meta.params.ef_construction);
+                let shape = GraphShape::of(&meta.params);
                 let parts =
                     read_graph(&bytes, shape).map_err(|r| VectorError::corrupt(&path, r))?;
                 if parts.levels.len() != nodes {

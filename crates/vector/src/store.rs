@@ -409,10 +409,6 @@ impl VectorStore {
         }
     }
 
-    pub(crate) fn graph_shape(&self) -> GraphShape {
-        GraphShape::new(self.params.max_nb_connection, self.params.ef_construction)
-    }
-
     fn graph(&self) -> &HnswGraph {
         self.graph.get_or_init(|| {
             self.new_graph(std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -421,7 +417,7 @@ impl VectorStore {
 
     fn new_graph(&self, threads: usize) -> HnswGraph {
         let started = Instant::now();
-        let graph = HnswGraph::build(self.graph_shape(), self.rows(), threads);
+        let graph = HnswGraph::build(GraphShape::of(&self.params), self.rows(), threads);
         tracing::info!(
             rows = self.owners.len(),
             threads,
