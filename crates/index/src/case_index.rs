@@ -426,20 +426,28 @@ impl CaseIndex {
     where
         F: FnMut(StatuteArticle) -> Result<()>,
     {
-        let fields = &self.inner.statute_fields;
         let searcher = self.inner.statute_reader.searcher();
         for addr in Self::alive_docs(&searcher) {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let json = doc
-                .get_first(fields.article_json)
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| IndexError::Layout {
-                    path: self.inner.generation_dir.clone(),
-                    reason: format!("statute document {addr:?} has no stored article"),
-                })?;
-            f(serde_json::from_str(json).map_err(|e| IndexError::json("stored statute", e))?)?;
+            f(self.stored_statute(&doc, || format!("statute document {addr:?}"))?)?;
         }
         Ok(())
+    }
+
+    /// The article stored in statute document `doc`; `what` names it in the error.
+    fn stored_statute(
+        &self,
+        doc: &TantivyDocument,
+        what: impl FnOnce() -> String,
+    ) -> Result<StatuteArticle> {
+        let json = doc
+            .get_first(self.inner.statute_fields.article_json)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| IndexError::Layout {
+                path: self.inner.generation_dir.clone(),
+                reason: format!("{} has no stored article", what()),
+            })?;
+        serde_json::from_str(json).map_err(|e| IndexError::json("stored statute", e))
     }
 
     /// The tokenizer the index uses (for callers that must cut text the same way).
@@ -563,16 +571,8 @@ impl CaseIndex {
             return Ok(None);
         };
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let json = doc
-            .get_first(fields.article_json)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| IndexError::Layout {
-                path: self.inner.generation_dir.clone(),
-                reason: format!("statute {law}:{article} has no stored article"),
-            })?;
-        serde_json::from_str(json)
+        self.stored_statute(&doc, || format!("statute {law}:{article}"))
             .map(Some)
-            .map_err(|e| IndexError::json("stored statute", e))
     }
 
     /// Number of statute articles indexed.
