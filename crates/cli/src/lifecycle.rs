@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use leian_engine::{Engine, RebuildOptions, RebuildPhase};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub(crate) struct RebuildArgs {
@@ -101,13 +101,7 @@ pub(crate) fn rebuild(args: RebuildArgs) -> Result<()> {
 }
 
 pub(crate) fn backup(args: BackupArgs) -> Result<()> {
-    let engine = crate::search::open_existing(
-        &args.index,
-        &crate::model::ModelArgs {
-            no_model: true,
-            ..Default::default()
-        },
-    )?;
+    let engine = open_without_model(&args.index)?;
     // the server's database (keys, audit, pushes), copied consistently by SQLite itself
     let staging = tempfile::tempdir().context("creating a temporary dir")?;
     let mut extra = Vec::new();
@@ -149,13 +143,7 @@ pub(crate) fn restore(args: RestoreArgs) -> Result<()> {
 }
 
 pub(crate) fn stats(args: StatsArgs) -> Result<()> {
-    let engine = crate::search::open_existing(
-        &args.index,
-        &crate::model::ModelArgs {
-            no_model: true,
-            ..Default::default()
-        },
-    )?;
+    let engine = open_without_model(&args.index)?;
     let mut stats = engine.stats()?;
     // the engine was opened without a model: report the model the vectors were made by
     let meta = engine.index().meta()?;
@@ -202,4 +190,15 @@ pub(crate) fn stats(args: StatsArgs) -> Result<()> {
         println!("  source: {s}");
     }
     Ok(())
+}
+
+/// Opens an existing index for admin work that reads no vectors by model (backup, stats).
+fn open_without_model(index: &Path) -> Result<Engine> {
+    crate::search::open_existing(
+        index,
+        &crate::model::ModelArgs {
+            no_model: true,
+            ..Default::default()
+        },
+    )
 }
