@@ -6,7 +6,6 @@ use leian_engine::{Engine, Fusion, Query, SearchMode};
 use leian_eval::{evaluate, Protocol, Qrels, Run};
 use leian_index::Filters;
 use leian_ingest::{lecard_case_id, read_scm_triplets, CaseId, Format};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +15,9 @@ pub(crate) enum EvalCommand {
     Lecard(LecardArgs),
     /// CAIL2019-SCM: pick the more similar of B and C for each triplet.
     Scm(ScmArgs),
+    /// BM25's query plan chosen by k-fold cross-validation on LeCaRD (both protocols) and
+    /// SCM: out-of-fold figures, and the setting to ship.
+    Bm25Cv(Bm25CvArgs),
     /// CAIL2018 terms: predict each term from its nearest same-charge cases (leave-one-out)
     /// and count how often real judgments would be flagged.
     Consistency(crate::eval_consistency::ConsistencyArgs),
@@ -75,6 +77,28 @@ pub(crate) struct ScmArgs {
     legal: crate::legal::LegalArgs,
 }
 
+#[derive(Args)]
+pub(crate) struct Bm25CvArgs {
+    /// Index holding the LeCaRD candidates.
+    #[arg(long, default_value_os_t = crate::default_index_dir())]
+    index: PathBuf,
+    #[arg(long)]
+    queries: PathBuf,
+    #[arg(long)]
+    qrels: PathBuf,
+    /// SCM triplets JSONL; their texts are read from `--scm-index` (ingested there when
+    /// missing).
+    #[arg(long)]
+    triplets: PathBuf,
+    #[arg(long, default_value = "index/eval-scm")]
+    scm_index: PathBuf,
+    #[arg(long, default_value_t = 8)]
+    folds: usize,
+    /// Also print each setting's in-sample figures (to see the landscape, not to quote).
+    #[arg(long)]
+    grid: bool,
+}
+
 /// The settings a `--sweep` tries: each mode, then RRF and weighted fusion grids.
 fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
     let mut out = vec![(SearchMode::Bm25, Query::DEFAULT_FUSION)];
@@ -94,49 +118,17 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Lecard(a) => run_lecard(a),
         EvalCommand::Scm(a) => run_scm(a),
+        EvalCommand::Bm25Cv(a) => run_bm25_cv(a),
         EvalCommand::Consistency(a) => crate::eval_consistency::run(a),
         EvalCommand::Push(a) => crate::push::run_eval(a),
     }
 }
 
-/// A LeCaRD query: its id, facts and (when the file has them) charges.
-pub(crate) struct LecardQuery {
-    pub(crate) id: String,
-    pub(crate) fact: String,
-    pub(crate) charges: Vec<String>,
-}
+pub(crate) use leian_harness::lecard::LecardQuery;
 
-#[derive(Deserialize)]
-struct QueryRecord {
-    id: serde_json::Value,
-    fact: String,
-    #[serde(default)]
-    charges: Vec<String>,
-}
-
-/// Reads a LeCaRD queries file (`{id, fact, charges}` a line); a bad line is an error
-/// naming `file:line`.
+/// Reads a LeCaRD queries file (the harness's reader, with the path in the error).
 pub(crate) fn read_queries(path: &Path) -> Result<Vec<LecardQuery>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading queries {}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let q: QueryRecord = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: bad query record", path.display(), i + 1))?;
-        let id = match q.id {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        out.push(LecardQuery {
-            id,
-            fact: q.fact,
-            charges: q.charges,
-        });
-    }
-    Ok(out)
+    Ok(leian_harness::lecard::read_queries(path)?)
 }
 
 fn run_lecard(args: LecardArgs) -> Result<()> {
@@ -387,6 +379,54 @@ fn run_scm(args: ScmArgs) -> Result<()> {
             })
         );
     }
+    Ok(())
+}
+
+fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
+    let lecard = crate::search::open_existing(&args.index, &crate::model::ModelArgs::none())?;
+    let queries = read_queries(&args.queries)?;
+    let qrels = Qrels::read(&args.qrels)?;
+    let triplets = read_scm_triplets(&args.triplets)
+        .with_context(|| format!("reading {}", args.triplets.display()))?;
+    let scm_engine = crate::model::ModelArgs::none().open_engine(&args.scm_index)?;
+    if leian_harness::scm::collection(&scm_engine.index(), &triplets).is_err() {
+        crate::ingest::ingest_paths(
+            &scm_engine,
+            std::slice::from_ref(&args.triplets),
+            Format::Scm,
+            true,
+            None,
+        )?;
+    }
+    let lecard_index = lecard.index();
+    let scm_index = scm_engine.index();
+    let data = leian_harness::bm25_cv::Bm25CvData {
+        lecard: &lecard_index,
+        queries: &queries,
+        qrels: &qrels,
+        scm: &scm_index,
+        triplets: &triplets,
+    };
+    let settings = leian_harness::bm25_cv::grid(lecard_index.options());
+    let scores = leian_harness::bm25_cv::score_grid(&data, &settings)?;
+    if args.grid {
+        for s in &scores {
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "in_sample": true,
+                    "setting": leian_harness::bm25_cv::Bm25Setting::of(&s.options),
+                    "paper_ndcg30": leian_eval::mean_metrics(&s.paper).ndcg30,
+                    "corpus_ndcg30": leian_eval::mean_metrics(&s.corpus).ndcg30,
+                    "corpus_r100": leian_eval::mean_metrics(&s.corpus).recall100,
+                    "scm_accuracy": mean(&s.scm),
+                })
+            );
+        }
+    }
+    let report = leian_harness::bm25_cv::cross_validate(&scores, args.folds);
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

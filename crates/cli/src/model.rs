@@ -83,6 +83,14 @@ pub(crate) struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// No model: BM25 only.
+    pub(crate) fn none() -> Self {
+        ModelArgs {
+            no_model: true,
+            ..ModelArgs::default()
+        }
+    }
+
     pub(crate) fn open_engine(&self, index: &Path) -> Result<leian_engine::Engine> {
         let model_dir = if self.no_model {
             None

@@ -10,6 +10,8 @@
 //! - [`Protocol::Corpus`]: the ranking is over the whole corpus; unlabelled documents have
 //!   grade 0. Recall@100 counts grade ≥ 1 as relevant.
 
+pub mod cv;
+
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -219,13 +221,23 @@ pub fn average_precision(ranked: &[u8], total_relevant: usize, relevant: u8) -> 
 /// Evaluates a run against qrels under a protocol. Queries without labels are ignored;
 /// labelled queries missing from the run score 0.
 pub fn evaluate(qrels: &Qrels, run: &Run, protocol: Protocol) -> Metrics {
-    let mut m = Metrics::default();
+    let per_query: Vec<Metrics> = evaluate_per_query(qrels, run, protocol)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    mean_metrics(&per_query)
+}
+
+/// The metrics of each labelled query (sorted by query id; `queries` is 1 in each): what
+/// cross-validation and per-query comparisons need.
+pub fn evaluate_per_query(qrels: &Qrels, run: &Run, protocol: Protocol) -> Vec<(String, Metrics)> {
     let mut queries: Vec<&String> = qrels.by_query.keys().collect();
     queries.sort();
     let empty = Vec::new();
-    for q in &queries {
-        let labels = &qrels.by_query[*q];
-        let docs = run.get(*q).unwrap_or(&empty);
+    let mut out = Vec::with_capacity(queries.len());
+    for q in queries {
+        let labels = &qrels.by_query[q];
+        let docs = run.get(q).unwrap_or(&empty);
         let mut seen = HashSet::new();
         let ranked: Vec<u8> = docs
             .iter()
@@ -234,23 +246,46 @@ pub fn evaluate(qrels: &Qrels, run: &Run, protocol: Protocol) -> Metrics {
             .map(|d| labels.get(d.as_str()).copied().unwrap_or(0))
             .collect();
         let label_grades: Vec<u8> = labels.values().copied().collect();
-        m.ndcg10 += ndcg(&ranked, &label_grades, 10);
-        m.ndcg20 += ndcg(&ranked, &label_grades, 20);
-        m.ndcg30 += ndcg(&ranked, &label_grades, 30);
-        m.p5 += precision_at(&ranked, 5, RELEVANT_GRADE);
-        m.p10 += precision_at(&ranked, 10, RELEVANT_GRADE);
         let total_rel = label_grades
             .iter()
             .filter(|&&g| g >= RELEVANT_GRADE)
             .count();
-        m.map += average_precision(&ranked, total_rel, RELEVANT_GRADE);
         let any_rel = label_grades.iter().filter(|&&g| g >= 1).count();
-        if any_rel > 0 {
-            let found = ranked.iter().take(100).filter(|&&g| g >= 1).count();
-            m.recall100 += found as f64 / any_rel as f64;
-        }
+        let recall100 = if any_rel > 0 {
+            ranked.iter().take(100).filter(|&&g| g >= 1).count() as f64 / any_rel as f64
+        } else {
+            0.0
+        };
+        out.push((
+            q.clone(),
+            Metrics {
+                ndcg10: ndcg(&ranked, &label_grades, 10),
+                ndcg20: ndcg(&ranked, &label_grades, 20),
+                ndcg30: ndcg(&ranked, &label_grades, 30),
+                p5: precision_at(&ranked, 5, RELEVANT_GRADE),
+                p10: precision_at(&ranked, 10, RELEVANT_GRADE),
+                map: average_precision(&ranked, total_rel, RELEVANT_GRADE),
+                recall100,
+                queries: 1,
+            },
+        ));
     }
-    let n = queries.len().max(1) as f64;
+    out
+}
+
+/// The mean of per-query metrics (`queries` = how many were averaged).
+pub fn mean_metrics(per_query: &[Metrics]) -> Metrics {
+    let mut m = Metrics::default();
+    for q in per_query {
+        m.ndcg10 += q.ndcg10;
+        m.ndcg20 += q.ndcg20;
+        m.ndcg30 += q.ndcg30;
+        m.p5 += q.p5;
+        m.p10 += q.p10;
+        m.map += q.map;
+        m.recall100 += q.recall100;
+    }
+    let n = per_query.len().max(1) as f64;
     for v in [
         &mut m.ndcg10,
         &mut m.ndcg20,
@@ -262,7 +297,7 @@ pub fn evaluate(qrels: &Qrels, run: &Run, protocol: Protocol) -> Metrics {
     ] {
         *v /= n;
     }
-    m.queries = queries.len();
+    m.queries = per_query.len();
     m
 }
 

@@ -103,6 +103,7 @@ pub struct CaseIndex {
     pub(crate) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
     pub(crate) generation_dir: PathBuf,
@@ -114,6 +115,8 @@ pub(crate) struct Inner {
     pub(crate) statute_fields: StatuteFields,
     pub(crate) tokenizer: LegalTokenizer,
     pub(crate) options: SearchOptions,
+    /// (searcher generation, mean Okapi idf of the facts vocabulary), see `Idf::Okapi`.
+    pub(crate) okapi_mean: Arc<std::sync::Mutex<Option<(u64, f32)>>>,
 }
 
 impl std::fmt::Debug for CaseIndex {
@@ -343,6 +346,7 @@ impl CaseIndex {
                 statute_fields,
                 tokenizer,
                 options,
+                okapi_mean: Default::default(),
             }),
         })
     }
@@ -458,6 +462,17 @@ impl CaseIndex {
     /// The search options the index was opened with.
     pub fn options(&self) -> &SearchOptions {
         &self.inner.options
+    }
+
+    /// The same index (same readers, same generation) searched with other options: what
+    /// an evaluation that compares query plans needs, without reopening anything.
+    pub fn with_options(&self, options: SearchOptions) -> CaseIndex {
+        let mut inner = (*self.inner).clone();
+        inner.options = options;
+        inner.okapi_mean = Default::default();
+        CaseIndex {
+            inner: Arc::new(inner),
+        }
     }
 
     pub(crate) fn searcher(&self) -> Searcher {

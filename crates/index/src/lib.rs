@@ -32,5 +32,7 @@ pub use case_index::{
     set_current_generation, CaseIndex, CaseWriter, GenerationMeta, FORMAT_VERSION, MAX_SOURCES,
 };
 pub use error::{IndexError, Result};
-pub use search::{FieldBoosts, Filters, Hit, SearchOptions, SearchRequest};
+pub use search::{
+    FactFields, FieldBoosts, Filters, Hit, Idf, QueryTf, SearchOptions, SearchRequest,
+};
 pub use tokenizer::{legal_terms_from_charges, legal_terms_from_statutes, LegalTokenizer};

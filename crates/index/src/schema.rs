@@ -130,7 +130,14 @@ impl CaseFields {
             }
         };
         add_text(self.title, &case.title);
-        add_text(self.facts, &case.sections.facts);
+        // what a fact query is compared with: the facts section, else (no section was
+        // found and there is no gist to stand in) the whole text
+        let facts = if case.sections.facts.trim().is_empty() && case.guiding.is_none() {
+            case.full_text.as_str()
+        } else {
+            case.sections.facts.as_str()
+        };
+        add_text(self.facts, facts);
         add_text(self.reasoning, &case.sections.reasoning);
         add_text(self.result, &case.sections.result);
         add_text(self.full, &case.full_text);

@@ -145,23 +145,8 @@ pub fn cross_validate(
             queries.len()
         )));
     }
-    // a fixed permutation (LCG) so folds do not follow file order
-    let mut perm: Vec<usize> = (0..queries.len()).collect();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    for i in (1..perm.len()).rev() {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let j = (state >> 33) as usize % (i + 1);
-        perm.swap(i, j);
-    }
-    let fold_of: Vec<usize> = {
-        let mut f = vec![0; queries.len()];
-        for (pos, &qi) in perm.iter().enumerate() {
-            f[qi] = pos % folds;
-        }
-        f
-    };
+    // the folds every cross-validation in leian uses (a fixed shuffle)
+    let fold_of = leian_eval::cv::fold_assignment(queries.len(), folds);
     let mut per_query = vec![[0.0; NUM_FEATURES]; queries.len()];
     let mut results = Vec::new();
     for fold in 0..folds {

@@ -1,0 +1,25 @@
+use std::path::PathBuf;
+
+/// Errors of an evaluation run.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    BadRecord {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    MissingData(String),
+    #[error(transparent)]
+    Index(#[from] leian_index::IndexError),
+    #[error(transparent)]
+    Ingest(#[from] leian_ingest::IngestError),
+}
+
+pub type Result<T> = std::result::Result<T, HarnessError>;

@@ -1,0 +1,13 @@
+//! leian-harness owns the evaluation harness: it runs leian's rankings on the shared
+//! evaluation data (LeCaRD under both protocols, CAIL2019-SCM triplets) and chooses every
+//! tuned value by k-fold cross-validation by query, reporting only out-of-fold figures.
+//!
+//! It reads data files and calls the engine crates' public APIs; it never changes an
+//! index, and the command line only parses arguments, calls it and prints.
+
+pub mod bm25_cv;
+mod error;
+pub mod lecard;
+pub mod scm;
+
+pub use error::{HarnessError, Result};

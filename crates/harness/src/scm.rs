@@ -1,0 +1,68 @@
+//! CAIL2019-SCM: for each triplet, is B or C more similar to A?
+
+use crate::error::{HarnessError, Result};
+use leian_index::{CaseIndex, Filters, SearchRequest};
+use leian_ingest::{CaseId, ScmTriplet};
+
+/// The case ids of a triplet's texts (as `leian ingest --format scm` stores them).
+pub fn triplet_ids(t: &ScmTriplet) -> [CaseId; 3] {
+    ["A", "B", "C"].map(|p| CaseId::new(format!("scm:{}:{p}", t.id)))
+}
+
+/// The SCM cases an index holds; an error when a triplet's text is missing.
+pub fn collection(index: &CaseIndex, triplets: &[ScmTriplet]) -> Result<Vec<CaseId>> {
+    let ids: Vec<CaseId> = index
+        .all_ids()?
+        .into_iter()
+        .filter(|id| id.as_str().starts_with("scm:"))
+        .collect();
+    let have: std::collections::HashSet<&CaseId> = ids.iter().collect();
+    if let Some(t) = triplets
+        .iter()
+        .find(|t| triplet_ids(t).iter().any(|id| !have.contains(id)))
+    {
+        return Err(HarnessError::MissingData(format!(
+            "triplet {} is not in the index: ingest the triplets with --format scm first",
+            t.id
+        )));
+    }
+    Ok(ids)
+}
+
+/// Whether B ranks above C in `ranked` (A itself left out); ties and absent ones go to
+/// B (the labels are balanced, 151 B / 149 C on dev).
+pub fn picks_b(ranked: &[CaseId], b: &CaseId, c: &CaseId) -> bool {
+    let pos = |id: &CaseId| ranked.iter().position(|r| r == id).unwrap_or(usize::MAX);
+    pos(c) >= pos(b)
+}
+
+/// For each triplet, whether BM25 (the index's query plan, A as the query, the whole
+/// SCM collection ranked) picks the labelled answer.
+pub fn bm25_correct(
+    index: &CaseIndex,
+    triplets: &[ScmTriplet],
+    collection: &[CaseId],
+) -> Result<Vec<bool>> {
+    let mut out = Vec::with_capacity(triplets.len());
+    for t in triplets {
+        let [a, b, c] = triplet_ids(t);
+        let hits = index.search(&SearchRequest {
+            text: t.a.clone(),
+            filters: Filters {
+                ids: Some(collection.to_vec()),
+                ..Filters::default()
+            },
+            top_k: collection.len(),
+            offset: 0,
+            snippets: false,
+        })?;
+        let ranked: Vec<CaseId> = hits
+            .into_iter()
+            .map(|h| h.id)
+            .filter(|id| id != &a)
+            .collect();
+        let choice = if picks_b(&ranked, &b, &c) { "B" } else { "C" };
+        out.push(choice == t.answer);
+    }
+    Ok(out)
+}
