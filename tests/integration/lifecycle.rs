@@ -377,7 +377,7 @@ fn live_delete_is_honoured_by_bm25_dense_hybrid_and_similar() {
     for e in [&engine, &other] {
         for mode in [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid] {
             let hits = e.search(&query(mode)).unwrap();
-            assert!(!hits.is_empty());
+            assert!(!hits.is_empty(), "{mode:?} finds nothing after the delete");
             assert!(
                 hits.iter().all(|h| h.id != victim),
                 "{mode:?} still returns it"

@@ -122,6 +122,7 @@ pub struct SearchOptions {
     pub drop_names_numbers: bool,
     pub query_tf: QueryTf,
     pub fact_fields: FactFields,
+    /// The idf of fact-like queries (keyword queries use [`Idf::Lucene`]).
     pub idf: Idf,
 }
 
@@ -311,7 +312,13 @@ impl CaseIndex {
             }
             let df = df as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            let wanted = match self.inner.options.idf {
+            // keyword queries keep tantivy's idf: the choice was made on fact queries
+            let idf_kind = if fact_like {
+                self.inner.options.idf
+            } else {
+                Idf::Lucene
+            };
+            let wanted = match idf_kind {
                 Idf::Lucene => idf,
                 Idf::Okapi => {
                     let okapi = ((n - df + 0.5) / (df + 0.5)).ln();
