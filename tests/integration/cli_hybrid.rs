@@ -55,6 +55,9 @@ fn dense_and_hybrid_search_with_the_real_model() {
             cache,
             "--json",
             "--explain",
+            // this test is about the fused lists themselves
+            "--ranking",
+            "fusion",
         ];
         args.extend_from_slice(extra);
         serde_json::from_str(&leian_model_ok(&args)).unwrap()

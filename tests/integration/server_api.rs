@@ -780,3 +780,85 @@ fn no_demo_key_outside_demo_mode_and_graceful_shutdown() {
     assert!(TcpStream::connect(addr).is_err(), "no longer listening");
     drop(_dir);
 }
+
+#[test]
+fn search_api_and_cli_share_the_default_legal_ranking() {
+    let f = start(true, None);
+    let facts = "被告人趁被害人不备，在超市内窃取其放在购物车中的手机一部，价值人民币三千余元，后被抓获，到案后如实供述。";
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": facts, "charges": ["盗窃罪"], "top_k": 8, "explain": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["ranking"], "legal", "{}", r.body);
+    assert!(!v["ranker"].as_str().unwrap_or("").is_empty());
+    let hits = v["hits"].as_array().expect("hits");
+    assert!(!hits.is_empty());
+    let legal = &hits[0]["explain"]["legal"];
+    assert_eq!(legal["charges_given"], true, "{}", r.body);
+    assert_eq!(legal["query_charges"], json!(["盗窃罪"]));
+    let parts = legal["contributions"].as_array().expect("contributions");
+    assert!(parts.iter().any(|c| c["feature"] == "charge"), "{legal}");
+    for c in parts {
+        let (value, weight) = (c["value"].as_f64().unwrap(), c["weight"].as_f64().unwrap());
+        assert!((value * weight - c["contribution"].as_f64().unwrap()).abs() < 1e-4);
+    }
+    // a case of the given charge ranks first among the non-guiding hits, and shares it
+    let theft = hits
+        .iter()
+        .find(|h| {
+            h["explain"]["legal"]["shared_charges"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .expect("a hit sharing the charge");
+    assert!(theft["charges"].to_string().contains("盗窃"), "{theft}");
+
+    // the command line with the same inputs gives the same order
+    let index = f._dir.path().to_str().expect("utf-8 path");
+    let out = crate::leian_ok(&[
+        "search",
+        "--index",
+        index,
+        "--no-model",
+        "--json",
+        "--authority-order",
+        "--top-k",
+        "8",
+        "--legal-charge",
+        "盗窃罪",
+        facts,
+    ]);
+    let cli: Value = serde_json::from_str(&out).expect("json");
+    let cli_ids: Vec<String> = cli
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(cli_ids, ids(&v), "API and CLI order");
+
+    // without charges they are inferred, and the answer says so
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": facts, "top_k": 8, "explain": true}),
+    );
+    let v = r.json();
+    assert_eq!(
+        v["hits"][0]["explain"]["legal"]["charges_given"], false,
+        "{}",
+        r.body
+    );
+    // and `fusion` is still there for who asks
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": facts, "top_k": 8, "ranking": "fusion", "explain": true}),
+    );
+    let v = r.json();
+    assert_eq!(v["ranking"], "fusion");
+    assert!(v["hits"][0]["explain"]["legal"].is_null());
+}

@@ -162,9 +162,12 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
                 let template = Query {
                     mode,
                     fusion,
+                    ranking: leian_engine::Ranking::Fusion,
                     ..Query::new("", 1)
                 };
-                let run = rank_lecard(&engine, &template, &queries, &vectors, &qrels, protocol)?;
+                let run = rank_lecard(
+                    &engine, &template, &queries, &vectors, &qrels, protocol, false,
+                )?;
                 let mut out = serde_json::to_value(evaluate(&qrels, &run, protocol))?;
                 out["protocol"] = serde_json::json!(protocol_name(protocol));
                 out["mode"] = serde_json::json!(mode.as_str());
@@ -182,6 +185,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
         &vectors,
         &qrels,
         args.protocol,
+        args.no_charges,
     )?;
     let metrics = evaluate(&qrels, &run, args.protocol);
     if let Some(path) = &args.run_out {
@@ -189,7 +193,14 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     }
     let mut out = serde_json::to_value(metrics)?;
     out["protocol"] = serde_json::json!(protocol_name(args.protocol));
-    out["mode"] = serde_json::json!(effective_mode(&engine, args.rank.mode));
+    let ran = engine.ran(&Query {
+        text: "q".into(),
+        ..template.clone()
+    });
+    out["mode"] = serde_json::json!(ran.mode.as_str());
+    out["ranking"] = serde_json::json!(ran.ranking.as_str());
+    out["ranker"] = serde_json::json!(ran.ranker);
+    out["charges"] = serde_json::json!(if args.no_charges { "inferred" } else { "given" });
     out["fusion"] = serde_json::to_value(args.rank.fusion()?)?;
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
@@ -212,6 +223,7 @@ pub(crate) fn rank_lecard(
     vectors: &[Option<Vec<f32>>],
     qrels: &Qrels,
     protocol: Protocol,
+    no_charges: bool,
 ) -> Result<Run> {
     let corpus_ids: Vec<CaseId> = engine
         .index()
@@ -223,7 +235,15 @@ pub(crate) fn rank_lecard(
         bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
     }
     let mut run: Run = HashMap::new();
-    for (LecardQuery { id: qid, fact, .. }, qvec) in queries.iter().zip(vectors) {
+    for (
+        LecardQuery {
+            id: qid,
+            fact,
+            charges,
+        },
+        qvec,
+    ) in queries.iter().zip(vectors)
+    {
         let Some(labels) = qrels.by_query.get(qid) else {
             continue;
         };
@@ -243,6 +263,10 @@ pub(crate) fn rank_lecard(
             },
             snippets: false,
             depth: top_k,
+            legal: leian_engine::LegalQuery {
+                charges: (!no_charges && !charges.is_empty()).then(|| charges.clone()),
+                statutes: Vec::new(),
+            },
             ..template.clone()
         };
         let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
@@ -334,6 +358,11 @@ fn run_scm(args: ScmArgs) -> Result<()> {
             let query = Query {
                 mode,
                 fusion,
+                ranking: if args.sweep {
+                    leian_engine::Ranking::Fusion
+                } else {
+                    args.rank.ranking
+                },
                 filters: Filters {
                     ids: Some(scm_ids.clone()),
                     ..Filters::default()
@@ -428,13 +457,4 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
     let report = leian_harness::bm25_cv::cross_validate(&scores, args.folds);
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
-}
-
-/// The mode a search really ran in (hybrid and dense need a model).
-fn effective_mode(engine: &Engine, asked: SearchMode) -> &'static str {
-    if engine.has_dense() {
-        asked.as_str()
-    } else {
-        SearchMode::Bm25.as_str()
-    }
 }

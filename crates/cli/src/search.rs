@@ -82,6 +82,10 @@ pub(crate) struct RankArgs {
     /// Order guiding cases first, then typical, higher court… (SPC 2020 guidance).
     #[arg(long)]
     pub(crate) authority_order: bool,
+    /// `legal` (default: legal elements re-rank the fused lists, the best out-of-fold
+    /// ranking) or `fusion` (the fused BM25/dense lists only).
+    #[arg(long, default_value = "legal")]
+    pub(crate) ranking: leian_engine::Ranking,
 }
 
 impl RankArgs {
@@ -102,6 +106,7 @@ impl RankArgs {
             mode: self.mode,
             fusion: self.fusion()?,
             authority_order: self.authority_order,
+            ranking: self.ranking,
             filters,
             ..Query::new(text, top_k)
         })
@@ -134,9 +139,10 @@ pub(crate) struct SearchArgs {
     model: crate::model::ModelArgs,
     #[command(flatten)]
     legal: crate::legal::LegalArgs,
-    /// With `--legal`: a charge the judge gives (repeat for several); without it the
-    /// charges are inferred from the nearest cases.
-    #[arg(long = "legal-charge")]
+    /// A charge (罪名) or 案由 the judge gives (repeat for several): the legal ranking
+    /// compares it with each case's; without it the charges are inferred from the
+    /// nearest cases.
+    #[arg(long = "legal-charge", visible_alias = "given-charge")]
     legal_charges: Vec<String>,
 }
 
@@ -184,9 +190,12 @@ pub(crate) fn run(args: SearchArgs) -> Result<()> {
         bail!("the query is empty");
     }
     let engine = open_existing(&args.index, &args.model)?;
-    let query = args
+    let mut query = args
         .rank
         .query(text, args.top_k, args.filters.to_filters()?)?;
+    if !args.legal_charges.is_empty() {
+        query.legal.charges = Some(args.legal_charges.clone());
+    }
     if let Some(ranker) = args.legal.ranker()? {
         let qvec = engine.query_vector(&query)?;
         let legal = leian_engine::LegalQuery {
@@ -291,12 +300,34 @@ pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Resu
                     .unwrap_or_else(|| "-".into())
             };
             println!(
-                "    explain: mode {} | bm25 {} | dense {} | fused {:.5}",
+                "    explain: mode {} | ranking {} ({}) | bm25 {} | dense {} | score {:.5}",
                 e.mode.as_str(),
+                e.ranking.as_str(),
+                e.ranker,
                 pos(e.bm25),
                 pos(e.dense),
                 e.fused
             );
+            if let Some(l) = &e.legal {
+                let parts: Vec<String> = l
+                    .contributions
+                    .iter()
+                    .filter(|c| c.value != 0.0)
+                    .map(|c| {
+                        format!(
+                            "{} {:.2}×{:.2}={:+.3}",
+                            c.feature, c.value, c.weight, c.contribution
+                        )
+                    })
+                    .collect();
+                println!(
+                    "    charges {} {} | shared {} | {}",
+                    if l.charges_given { "given" } else { "inferred" },
+                    l.query_charges.join("、"),
+                    l.shared_charges.join("、"),
+                    parts.join("  ")
+                );
+            }
         }
     }
     Ok(())

@@ -239,6 +239,10 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     query.mode = mode;
     query.snippets = false;
     query.depth = fetch;
+    // the default (legal) ranking compares the draft's charges with each case's
+    if !draft.charges.is_empty() {
+        query.legal.charges = Some(draft.charges.clone());
+    }
     let decided: Vec<RankedCase> = engine
         .search(&query)?
         .into_iter()
@@ -424,6 +428,9 @@ fn guiding_on_point(
     };
     query.mode = mode;
     query.snippets = false;
+    if !charges.is_empty() {
+        query.legal.charges = Some(charges.to_vec());
+    }
     Ok(engine
         .search(&query)?
         .into_iter()

@@ -1,13 +1,16 @@
-//! [`Engine`]: BM25 + dense hybrid search over one index directory.
+//! [`Engine`]: BM25 + dense hybrid search over one index directory, re-ranked by legal
+//! elements by default; [`Engine::ran`] decides, in one place, which mode and ranking ran.
 
 use crate::error::{EngineError, Result};
 use crate::fusion::{fuse, Fusion, ListPosition};
 use crate::generation::{collect_garbage, lock_writer, poisoned, verify_generation, Generation};
 use crate::key::doc_key;
+use crate::legal::{LegalOptions, LegalQuery, LegalRanker};
 use crate::model::{DenseModel, CACHE_DIR};
 use leian_embed::{chunk_sections, ChunkOptions};
 use leian_index::{current_generation, CaseIndex, Filters, Hit, SearchRequest};
-use leian_ingest::{AuthorityTier, Case, CaseId, StatuteArticle};
+use leian_ingest::{AuthorityTier, Case, CaseId, Circumstance, StatuteArticle, StatuteRef};
+use leian_rank::{Contribution, LinearRanker};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -63,6 +66,50 @@ impl SearchMode {
     }
 }
 
+/// Which ranking orders a search's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Ranking {
+    /// The BM25 and dense lists fused (`mode`, `fusion`), nothing else.
+    Fusion,
+    /// The fused list, widened by the cases sharing the query's charges, re-ranked by
+    /// legal elements with the shipped learned weights (`leian-rank`): the default, as
+    /// the best out-of-fold ranking on the dev data (README, quality section).
+    #[default]
+    Legal,
+}
+
+impl Ranking {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ranking::Fusion => "fusion",
+            Ranking::Legal => "legal",
+        }
+    }
+}
+
+impl std::str::FromStr for Ranking {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "fusion" => Ok(Ranking::Fusion),
+            "legal" => Ok(Ranking::Legal),
+            other => Err(format!("unknown ranking {other:?}: want legal or fusion")),
+        }
+    }
+}
+
+/// What ran for a query: decided in one place ([`Engine::ran`]) and reported in every
+/// answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ran {
+    /// The lists used (hybrid and dense fall back to BM25 without a model).
+    pub mode: SearchMode,
+    pub ranking: Ranking,
+    /// The ranker's name: `fusion`, or the legal ranker's weights (`learned`, a file…).
+    pub ranker: String,
+}
+
 /// A search as a judge or a program asks it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -78,6 +125,9 @@ pub struct Query {
     pub snippets: bool,
     /// How deep each list is read before fusion (at least `offset + top_k`).
     pub depth: usize,
+    pub ranking: Ranking,
+    /// The charges / 案由 and statutes the judge gives (charges inferred when `None`).
+    pub legal: LegalQuery,
 }
 
 impl Query {
@@ -98,6 +148,8 @@ impl Query {
             authority_order: false,
             snippets: true,
             depth: Self::DEFAULT_DEPTH,
+            ranking: Ranking::default(),
+            legal: LegalQuery::default(),
         }
     }
 }
@@ -107,10 +159,32 @@ impl Query {
 pub struct Explain {
     /// The mode actually used (hybrid falls back to bm25 without a model).
     pub mode: SearchMode,
+    pub ranking: Ranking,
+    /// The ranker's name (see [`Ran::ranker`]).
+    pub ranker: String,
+    /// Under the legal ranking: each feature as value × weight, and what the query's
+    /// charges were.
+    pub legal: Option<LegalExplain>,
     pub bm25: Option<ListPosition>,
     pub dense: Option<ListPosition>,
     pub fused: f32,
     pub fusion: Option<Fusion>,
+}
+
+/// Why the legal ranking put a case where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LegalExplain {
+    pub contributions: Vec<Contribution>,
+    /// The query's charges the ranking used, and whether the judge gave them (else they
+    /// were inferred from the nearest cases).
+    pub query_charges: Vec<String>,
+    pub charges_given: bool,
+    /// The case's charges that share a 刑法 article with the query's.
+    pub shared_charges: Vec<String>,
+    /// Statutes both cite.
+    pub shared_statutes: Vec<StatuteRef>,
+    /// 量刑情节 both have.
+    pub shared_circumstances: Vec<Circumstance>,
 }
 
 /// One result.
@@ -143,6 +217,9 @@ pub struct Engine {
     model_off_reason: Option<String>,
     live: RwLock<Arc<Generation>>,
     last_refresh: Mutex<Instant>,
+    /// The default legal ranker of the live generation and commit (its element cache
+    /// belongs to them): (generation name, commit seq, ranker).
+    legal: Mutex<Option<(String, u64, Arc<LegalRanker>)>>,
 }
 
 impl Engine {
@@ -196,6 +273,7 @@ impl Engine {
             model_off_reason: reason,
             live: RwLock::new(Arc::new(generation)),
             last_refresh: Mutex::new(Instant::now()),
+            legal: Mutex::new(None),
         })
     }
 
@@ -410,17 +488,73 @@ impl Engine {
         chunk_sections(&sections, options)
     }
 
-    /// Searches in the query's mode; `hybrid` and `dense` fall back to BM25 when no
-    /// model is loaded (the hit's `explain.mode` says so) — except that `dense` alone,
-    /// asked explicitly, is an error without a model.
+    /// What runs for `query`: the one place that decides the mode (hybrid and dense need
+    /// a model; `dense` alone without one is an error at search time) and the ranking
+    /// (the legal ranking needs query text: a filter-only search is newest first).
+    pub fn ran(&self, query: &Query) -> Ran {
+        let mode = match query.mode {
+            SearchMode::Hybrid if !self.has_dense() => SearchMode::Bm25,
+            m => m,
+        };
+        let ranking = if query.text.trim().is_empty() {
+            Ranking::Fusion
+        } else {
+            query.ranking
+        };
+        let ranker = match ranking {
+            Ranking::Fusion => Ranking::Fusion.as_str().to_string(),
+            Ranking::Legal => Self::default_ranker_model().source,
+        };
+        Ran {
+            mode,
+            ranking,
+            ranker,
+        }
+    }
+
+    /// What runs for [`Engine::similar`] with `query` (its text is the case's facts).
+    pub fn ran_similar(&self, query: &Query) -> Ran {
+        self.ran(&Query {
+            text: "similar".into(),
+            ..query.clone()
+        })
+    }
+
+    /// The weights of the default legal ranking.
+    fn default_ranker_model() -> LinearRanker {
+        LinearRanker::shipped().unwrap_or_else(|_| LinearRanker::hand_all())
+    }
+
+    /// The legal ranker of the live generation and commit (made anew after a commit, so
+    /// its cache of case elements never outlives the cases).
+    fn legal_ranker(&self, g: &Generation) -> Result<Arc<LegalRanker>> {
+        let seq = g.seq.load(Ordering::SeqCst);
+        let mut slot = self.legal.lock().map_err(|_| poisoned())?;
+        if let Some((name, s, r)) = slot.as_ref() {
+            if *name == g.name && *s == seq {
+                return Ok(r.clone());
+            }
+        }
+        let r = Arc::new(LegalRanker::new(
+            Self::default_ranker_model(),
+            LegalOptions::default(),
+        ));
+        *slot = Some((g.name.clone(), seq, r.clone()));
+        Ok(r)
+    }
+
+    /// Searches in the query's mode and ranking (see [`Engine::ran`]); `hybrid` falls
+    /// back to BM25 when no model is loaded (the hit's `explain.mode` says so) — except
+    /// that `dense` alone, asked explicitly, is an error without a model.
     pub fn search(&self, query: &Query) -> Result<Vec<RankedCase>> {
         let g = self.current()?;
         let qvec = Self::query_vector_in(&g, query)?;
-        Self::search_with_vector(&g, query, qvec.as_deref(), None)
+        self.search_with_vector(&g, query, qvec.as_deref(), None)
     }
 
-    /// Cases similar to an indexed one: its facts as the query text and its own facts
-    /// embedding (from the cache) as the query vector; the case itself is left out.
+    /// Cases similar to an indexed one: its facts as the query text, its charges as the
+    /// query's (unless the query gives others) and its own facts embedding (from the
+    /// cache) as the query vector; the case itself is left out.
     pub fn similar(&self, id: &CaseId, query: &Query) -> Result<Vec<RankedCase>> {
         let g = self.current()?;
         let case = g
@@ -430,6 +564,9 @@ impl Engine {
         let mut q = query.clone();
         q.text = case.fact_text().to_string();
         q.top_k += 1;
+        if q.legal.charges.is_none() && !case.charges.is_empty() {
+            q.legal.charges = Some(case.charges.clone());
+        }
         let qvec = match (&g.dense, q.mode) {
             (Some(d), SearchMode::Dense | SearchMode::Hybrid) => {
                 let m = &d.model;
@@ -442,17 +579,17 @@ impl Engine {
             }
             _ => None,
         };
-        let mut hits = Self::search_with_vector(&g, &q, qvec.as_deref(), Some(id))?;
+        let mut hits = self.search_with_vector(&g, &q, qvec.as_deref(), Some(id))?;
         hits.truncate(query.top_k);
         Ok(hits)
     }
 
-    /// The whole fused ranking (to the query's depth), without loading cases or
-    /// snippets: what evaluations need. The query's `offset`/`top_k` only widen the depth.
+    /// The whole ranking (to the query's depth), without loading cases or snippets:
+    /// what evaluations need. The query's `offset`/`top_k` only widen the depth.
     pub fn rank(&self, query: &Query) -> Result<Vec<(CaseId, f32, Explain)>> {
         let g = self.current()?;
         let qvec = Self::query_vector_in(&g, query)?;
-        Ok(Self::fused_ranking(&g, query, qvec.as_deref(), None)?.0)
+        Ok(self.ranked_list(&g, query, qvec.as_deref(), None)?.0)
     }
 
     /// [`Engine::rank`] with a query vector computed earlier (evaluations that try many
@@ -463,7 +600,86 @@ impl Engine {
         qvec: Option<&[f32]>,
     ) -> Result<Vec<(CaseId, f32, Explain)>> {
         let g = self.current()?;
-        Ok(Self::fused_ranking(&g, query, qvec, None)?.0)
+        Ok(self.ranked_list(&g, query, qvec, None)?.0)
+    }
+
+    /// The ranking [`Engine::ran`] says, with the BM25 hits (and their cases) when the
+    /// fusion ran.
+    #[allow(clippy::type_complexity)]
+    fn ranked_list(
+        &self,
+        g: &Generation,
+        query: &Query,
+        qvec: Option<&[f32]>,
+        exclude: Option<&CaseId>,
+    ) -> Result<(Vec<(CaseId, f32, Explain)>, Vec<Hit>)> {
+        let ran = self.ran(query);
+        if ran.ranking == Ranking::Fusion {
+            return Self::fused_ranking(g, query, qvec, exclude);
+        }
+        let ranker = self.legal_ranker(g)?;
+        let want = query.offset + query.top_k + usize::from(exclude.is_some());
+        let base = Query {
+            ranking: Ranking::Fusion,
+            depth: query.depth.max(want),
+            ..query.clone()
+        };
+        let qvec = if ran.mode == SearchMode::Bm25 {
+            None
+        } else {
+            qvec
+        };
+        let ranking = ranker.rank_sized(self, &base, &query.legal, qvec, want)?;
+        let qel = &ranking.query.elements;
+        let q_articles: HashSet<u16> = qel.articles.iter().map(|a| a.article).collect();
+        let q_statutes: HashSet<&StatuteRef> = qel.statutes.iter().collect();
+        let q_circ: HashSet<&Circumstance> = qel.circumstances.iter().collect();
+        let list = ranking
+            .hits
+            .iter()
+            .filter(|h| Some(&h.id) != exclude)
+            .map(|h| {
+                let e = &h.elements;
+                let shared_charges = e
+                    .charges
+                    .iter()
+                    .filter(|c| {
+                        leian_rank::resolve_charge(c)
+                            .is_some_and(|a| q_articles.contains(&a.article))
+                    })
+                    .cloned()
+                    .collect();
+                let explain = Explain {
+                    mode: ran.mode,
+                    ranking: Ranking::Legal,
+                    ranker: ran.ranker.clone(),
+                    legal: Some(LegalExplain {
+                        contributions: h.contributions.clone(),
+                        query_charges: qel.charges.clone(),
+                        charges_given: ranking.query.charges_given,
+                        shared_charges,
+                        shared_statutes: e
+                            .statutes
+                            .iter()
+                            .filter(|s| q_statutes.contains(s))
+                            .cloned()
+                            .collect(),
+                        shared_circumstances: e
+                            .circumstances
+                            .iter()
+                            .filter(|c| q_circ.contains(c))
+                            .cloned()
+                            .collect(),
+                    }),
+                    bm25: None,
+                    dense: None,
+                    fused: h.score,
+                    fusion: (ran.mode == SearchMode::Hybrid).then_some(query.fusion),
+                };
+                (h.id.clone(), h.score, explain)
+            })
+            .collect();
+        Ok((list, Vec::new()))
     }
 
     /// Cosine similarity of `qvec` to each embedded chunk (facts first) of each case
@@ -583,6 +799,9 @@ impl Engine {
                     score,
                     Explain {
                         mode,
+                        ranking: Ranking::Fusion,
+                        ranker: Ranking::Fusion.as_str().to_string(),
+                        legal: None,
                         bm25: f.bm25,
                         dense: f.dense,
                         fused: f.fused,
@@ -595,6 +814,7 @@ impl Engine {
     }
 
     fn search_with_vector(
+        &self,
         g: &Generation,
         query: &Query,
         qvec: Option<&[f32]>,
@@ -603,7 +823,7 @@ impl Engine {
         if query.top_k == 0 {
             return Ok(Vec::new());
         }
-        let (mut ranked, bm25) = Self::fused_ranking(g, query, qvec, exclude)?;
+        let (mut ranked, bm25) = self.ranked_list(g, query, qvec, exclude)?;
         let mut cases: HashMap<CaseId, Case> = bm25.into_iter().map(|h| (h.id, h.case)).collect();
         if query.authority_order {
             // needs every candidate's tier: fetch the dense-only ones

@@ -191,15 +191,14 @@ impl LegalRanker {
         if let Some(v) = self.vocabulary.get() {
             return Ok(v);
         }
+        // from the index's charge keys (a term dictionary, not a pass over the cases); a
+        // key filters exactly like the names it was made from
         let mut names: BTreeMap<u16, HashSet<String>> = BTreeMap::new();
-        engine.index().for_each_case(|case| {
-            for c in &case.charges {
-                if let Some(a) = resolve_charge(c) {
-                    names.entry(a.article).or_default().insert(c.clone());
-                }
+        for key in engine.index().charge_keys()? {
+            if let Some(a) = resolve_charge(&key) {
+                names.entry(a.article).or_default().insert(key);
             }
-            Ok(())
-        })?;
+        }
         let built = names
             .into_iter()
             .map(|(a, set)| {
@@ -220,10 +219,25 @@ impl LegalRanker {
         legal: &LegalQuery,
         qvec: Option<&[f32]>,
     ) -> Result<LegalRanking> {
+        self.rank_sized(engine, query, legal, qvec, 0)
+    }
+
+    /// [`LegalRanker::rank`] with a first-stage pool of at least `want` cases (a page
+    /// deeper than the pool).
+    pub fn rank_sized(
+        &self,
+        engine: &Engine,
+        query: &Query,
+        legal: &LegalQuery,
+        qvec: Option<&[f32]>,
+        want: usize,
+    ) -> Result<LegalRanking> {
         let o = &self.options;
+        let pool_size = o.pool.max(want);
         let base_query = Query {
-            depth: query.depth.max(o.pool),
-            top_k: o.pool,
+            ranking: crate::engine::Ranking::Fusion,
+            depth: query.depth.max(pool_size),
+            top_k: pool_size,
             offset: 0,
             snippets: false,
             authority_order: false,
@@ -232,7 +246,7 @@ impl LegalRanker {
         let base = engine.rank_with_vector(&base_query, qvec)?;
         let mut pool: Vec<CaseId> = base
             .iter()
-            .take(o.pool)
+            .take(pool_size)
             .map(|(id, _, _)| id.clone())
             .collect();
         // the query's elements, with charges given or inferred from the nearest cases
@@ -271,7 +285,8 @@ impl LegalRanker {
         };
         let qel = LegalElements::from_text(&query.text, &charges, &legal.statutes);
         // widen the pool with the cases that share a charge (by the index's own names)
-        if o.charge_pool > 0 && !qel.articles.is_empty() {
+        // (not when the query filters by charge itself: the filter decides then)
+        if o.charge_pool > 0 && !qel.articles.is_empty() && query.filters.charges.is_empty() {
             let vocab = self.vocabulary(engine)?;
             let names: Vec<String> = qel
                 .articles

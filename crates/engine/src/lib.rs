@@ -21,7 +21,8 @@ mod lifecycle;
 mod model;
 
 pub use engine::{
-    CommitStats, Engine, EngineOptions, EngineWriter, Explain, Query, RankedCase, SearchMode,
+    CommitStats, Engine, EngineOptions, EngineWriter, Explain, LegalExplain, Query, Ran,
+    RankedCase, Ranking, SearchMode,
 };
 pub use error::{EngineError, Result};
 pub use fusion::{fuse, FusedHit, Fusion, ListPosition};

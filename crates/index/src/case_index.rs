@@ -464,6 +464,26 @@ impl CaseIndex {
         &self.inner.options
     }
 
+    /// The distinct charge keys ([`crate::charge_key`]) the indexed cases carry, read from
+    /// the term dictionary (no case is loaded).
+    pub fn charge_keys(&self) -> Result<Vec<String>> {
+        let searcher = self.searcher();
+        let mut keys = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.inner.fields.charges)?;
+            let mut stream = inverted
+                .terms()
+                .stream()
+                .map_err(|e| IndexError::io(&self.inner.generation_dir, e))?;
+            while stream.advance() {
+                if stream.value().doc_freq > 0 {
+                    keys.insert(String::from_utf8_lossy(stream.key()).into_owned());
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
     /// The same index (same readers, same generation) searched with other options: what
     /// an evaluation that compares query plans needs, without reopening anything.
     pub fn with_options(&self, options: SearchOptions) -> CaseIndex {

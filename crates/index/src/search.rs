@@ -355,27 +355,46 @@ impl CaseIndex {
                 return Ok(mean);
             }
         }
-        // Estimated on the largest segment's vocabulary (after the merges a commit waits
-        // for, nearly all cases), with its df scaled to the whole index: one pass over a
-        // term dictionary, no table of terms.
+        // The vocabulary's document frequencies, merged across segments: every
+        // segment's term stream is sorted, so the streams are walked side by side.
         let field = self.inner.fields.facts;
         let n = searcher.num_docs() as f32;
-        let Some(segment) = searcher
+        let inverted: Vec<_> = searcher
             .segment_readers()
             .iter()
-            .max_by_key(|s| s.num_docs())
-        else {
-            return Ok(0.0);
-        };
-        let scale = n / segment.num_docs().max(1) as f32;
-        let inverted = segment.inverted_index(field)?;
-        let mut stream = inverted
-            .terms()
-            .stream()
-            .map_err(|e| IndexError::io(&self.inner.generation_dir, e))?;
+            .map(|s| s.inverted_index(field))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut streams = Vec::with_capacity(inverted.len());
+        for inv in &inverted {
+            let mut stream = inv
+                .terms()
+                .stream()
+                .map_err(|e| IndexError::io(&self.inner.generation_dir, e))?;
+            if stream.advance() {
+                streams.push(stream);
+            }
+        }
         let (mut sum, mut count) = (0.0f64, 0u64);
-        while stream.advance() {
-            let df = stream.value().doc_freq as f32 * scale;
+        while !streams.is_empty() {
+            let key: Vec<u8> = streams
+                .iter()
+                .map(|s| s.key())
+                .min()
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            let mut df = 0u64;
+            let mut i = 0;
+            while i < streams.len() {
+                if streams[i].key() == key.as_slice() {
+                    df += u64::from(streams[i].value().doc_freq);
+                    if !streams[i].advance() {
+                        streams.swap_remove(i);
+                        continue;
+                    }
+                }
+                i += 1;
+            }
+            let df = df as f32;
             sum += f64::from(((n - df + 0.5) / (df + 0.5)).ln());
             count += 1;
         }

@@ -308,6 +308,10 @@ impl PushService {
         let mut q = Query::new(query_text, o.candidate_depth);
         q.snippets = false;
         q.depth = o.candidate_depth.max(Query::DEFAULT_DEPTH);
+        // the default (legal) ranking, with the pending case's charges when it has them
+        if !features.charges.is_empty() {
+            q.legal.charges = Some(features.charges.clone());
+        }
         let mut ids: Vec<CaseId> = engine
             .rank_with_vector(&q, vector)?
             .into_iter()

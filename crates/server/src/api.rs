@@ -1,7 +1,7 @@
 //! Request and response bodies of the JSON API, and how engine results become them.
 
 use crate::error::{AppError, Result};
-use leian_engine::{Fusion, Query, RankedCase, SearchMode};
+use leian_engine::{Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
 use leian_index::Filters;
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CourtLevel, StatuteRef};
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,24 @@ impl ModeParam {
     }
 }
 
+/// Which ranking orders the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RankingParam {
+    #[default]
+    Legal,
+    Fusion,
+}
+
+impl RankingParam {
+    pub(crate) fn to_ranking(self) -> Ranking {
+        match self {
+            RankingParam::Legal => Ranking::Legal,
+            RankingParam::Fusion => Ranking::Fusion,
+        }
+    }
+}
+
 fn default_top_k() -> usize {
     10
 }
@@ -88,13 +106,23 @@ pub struct SearchBody {
     pub top_k: usize,
     #[serde(default)]
     pub offset: usize,
-    /// Charges of the pending case; added to the query text.
+    /// Charges (罪名) of the pending case: the legal ranking compares them with each
+    /// case's (inferred from the nearest cases when absent). Searched as text when the
+    /// query is empty.
     #[serde(default)]
     pub charges: Vec<String>,
-    /// Statutes of the pending case; added to the query text (use `filters.statutes`
-    /// to keep only cases citing them).
+    /// 案由 of a civil or administrative pending case (used as a charge is).
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// Statutes of the pending case, compared with those each case cites (use
+    /// `filters.statutes` to keep only cases citing them). Searched as text when the
+    /// query is empty.
     #[serde(default)]
     pub statutes: Vec<StatuteParam>,
+    /// `legal` (default: legal elements re-rank the fused lists) or `fusion` (BM25 and
+    /// dense fused only).
+    #[serde(default)]
+    pub ranking: RankingParam,
     #[serde(default)]
     pub filters: FilterParams,
     #[serde(default)]
@@ -217,7 +245,30 @@ impl SearchBody {
             (None, Some(k)) => Fusion::Rrf { k },
             (None, None) => Query::DEFAULT_FUSION,
         };
-        let mut q = Query::new(text, fetch);
+        // the facts are the query; charges and statutes feed the legal ranking, and are
+        // searched as text only when there are no facts
+        let query_text = normalize_width(&self.query).trim().to_string();
+        let mut q = Query::new(
+            if query_text.is_empty() {
+                text
+            } else {
+                query_text
+            },
+            fetch,
+        );
+        let mut charges: Vec<String> = self
+            .charges
+            .iter()
+            .chain(self.cause.iter())
+            .map(|c| normalize_width(c).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        charges.dedup();
+        q.legal = LegalQuery {
+            charges: (!charges.is_empty()).then_some(charges),
+            statutes: self.statutes.iter().map(|s| s.to_ref()).collect(),
+        };
+        q.ranking = self.ranking.to_ranking();
         q.filters = self.filters.to_filters()?;
         q.mode = self.mode.to_mode();
         q.fusion = fusion;
@@ -335,6 +386,10 @@ pub struct SearchResponse {
     pub groups: Vec<TierGroup>,
     /// The mode actually used (hybrid is bm25 without a model).
     pub mode: String,
+    /// The ranking that ran (`legal` or `fusion`) and the ranker's weights, as the
+    /// engine decided them ([`leian_engine::Engine::ran`]).
+    pub ranking: String,
+    pub ranker: String,
     pub took_ms: u64,
 }
 

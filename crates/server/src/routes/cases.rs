@@ -3,7 +3,7 @@
 use crate::api::{ModeParam, SearchResponse};
 use crate::error::{AppError, Result};
 use crate::extract::{AppQuery, Caller};
-use crate::routes::search::{effective_mode, response};
+use crate::routes::search::response;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -107,10 +107,10 @@ pub(crate) async fn similar(
             if hidden.contains(&id) {
                 return Err(not_found(&id));
             }
-            let (hits, mode) = similar_cases(s, &hidden, &id, p.top_k, p.mode, p.authority_order)?;
+            let (hits, ran) = similar_cases(s, &hidden, &id, p.top_k, p.mode, p.authority_order)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
             s.store.append_audit(&caller.0, "similar", &id, &ids)?;
-            Ok(response(&hits, p.explain, mode, started))
+            Ok(response(&hits, p.explain, &ran, started))
         })
         .await?;
     Ok(Json(out))
@@ -124,7 +124,7 @@ pub(crate) fn similar_cases(
     top_k: usize,
     mode: ModeParam,
     authority_order: bool,
-) -> Result<(Vec<leian_engine::RankedCase>, SearchMode)> {
+) -> Result<(Vec<leian_engine::RankedCase>, leian_engine::Ran)> {
     let mut q = Query::new(String::new(), top_k + hidden.len());
     q.mode = match mode {
         ModeParam::Bm25 => SearchMode::Bm25,
@@ -132,7 +132,7 @@ pub(crate) fn similar_cases(
         ModeParam::Hybrid => SearchMode::Hybrid,
     };
     q.authority_order = authority_order;
-    let mode = effective_mode(&s.engine, q.mode);
+    let ran = s.engine.ran_similar(&q);
     let hits = s
         .engine
         .similar(&CaseId::new(id), &q)?
@@ -140,5 +140,5 @@ pub(crate) fn similar_cases(
         .filter(|h| !hidden.contains(h.id.as_str()))
         .take(top_k)
         .collect();
-    Ok((hits, mode))
+    Ok((hits, ran))
 }

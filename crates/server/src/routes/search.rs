@@ -7,17 +7,9 @@ use crate::extract::{AppJson, Caller};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use leian_engine::{Engine, RankedCase, SearchMode};
+use leian_engine::{Engine, Ran, RankedCase};
 use std::collections::HashSet;
 use std::time::Instant;
-
-/// The mode a search really runs in (hybrid is BM25 without a model).
-pub(crate) fn effective_mode(engine: &Engine, asked: SearchMode) -> SearchMode {
-    match asked {
-        SearchMode::Hybrid if !engine.has_dense() => SearchMode::Bm25,
-        m => m,
-    }
-}
 
 /// Runs a search for a caller who may not see `hidden`: fetches enough to fill the
 /// page after dropping hidden cases, puts recent judgments first when asked, then pages.
@@ -25,13 +17,13 @@ pub(crate) fn search_cases(
     engine: &Engine,
     hidden: &HashSet<String>,
     body: &SearchBody,
-) -> Result<(Vec<RankedCase>, SearchMode)> {
+) -> Result<(Vec<RankedCase>, Ran)> {
     let mut fetch = body.offset + body.top_k + hidden.len();
     if body.recent_first {
         fetch = fetch.max(leian_engine::Query::DEFAULT_DEPTH);
     }
     let query = body.to_query(fetch)?;
-    let mode = effective_mode(engine, query.mode);
+    let ran = engine.ran(&query);
     let mut hits: Vec<RankedCase> = engine
         .search(&query)?
         .into_iter()
@@ -55,13 +47,13 @@ pub(crate) fn search_cases(
         .skip(body.offset)
         .take(body.top_k)
         .collect();
-    Ok((page, mode))
+    Ok((page, ran))
 }
 
 pub(crate) fn response(
     hits: &[RankedCase],
     explain: bool,
-    mode: SearchMode,
+    ran: &Ran,
     started: Instant,
 ) -> SearchResponse {
     let hits: Vec<HitOut> = hits
@@ -71,7 +63,9 @@ pub(crate) fn response(
     SearchResponse {
         groups: groups(&hits),
         hits,
-        mode: mode.as_str().into(),
+        mode: ran.mode.as_str().into(),
+        ranking: ran.ranking.as_str().into(),
+        ranker: ran.ranker.clone(),
         took_ms: started.elapsed().as_millis() as u64,
     }
 }
@@ -96,11 +90,11 @@ pub(crate) async fn search(
     let out = state
         .blocking(move |s| {
             let hidden = caller.hidden(&s.store)?;
-            let (hits, mode) = search_cases(&s.engine, &hidden, &body)?;
+            let (hits, ran) = search_cases(&s.engine, &hidden, &body)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
             s.store
                 .append_audit(&caller.0, "search", &body.text(), &ids)?;
-            Ok(response(&hits, body.explain, mode, started))
+            Ok(response(&hits, body.explain, &ran, started))
         })
         .await?;
     Ok(Json(out))
