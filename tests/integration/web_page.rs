@@ -117,6 +117,60 @@ fn search_open_case_and_make_a_report_in_chromium() {
     s.screenshot(&out_dir.join("web_page_report.png"));
 }
 
+/// The page searches with the default (legal) ranking: with the judge's charge filled in
+/// (completed from the indexed charges), the guiding case on point appears, marked
+/// 应当参照, with the reasons it ranks there.
+#[test]
+fn guiding_case_on_point_shows_with_its_reasons_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let out_dir = repo().join("target/test-output");
+    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
+    let index = tempfile::tempdir().expect("tempdir");
+    leian_ok(&[
+        "ingest",
+        path_str(&repo().join("sample")),
+        "--index",
+        path_str(index.path()),
+    ]);
+    let server = Server::start(index.path(), &out_dir);
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("tempdir");
+    let s = driver.session(&chromium, profile.path());
+    s.navigate(&server.url("/"));
+    // completion: the charges of the indexed cases fill the datalist
+    let options = s.wait_script(
+        "const o = [...document.querySelectorAll('#charge-list option')].map(x => x.value);\
+         return o.length ? o.join(',') : ''",
+        "charge completion",
+    );
+    assert!(options.contains("盗窃罪"), "{options}");
+    s.script("document.querySelector('#charges').value = '盗窃罪'; return 1");
+    let q = s.find("#q");
+    s.send_keys(
+        &q,
+        "被告人在手机店帮被害人设置手机时记下其支付宝密码，后趁其不备用其手机将支付宝内资金转入自己账户\u{E007}",
+    );
+    s.wait_text("#results .hit", "search results");
+    let card = s.wait_script(
+        "const h = document.querySelector('#results .hit[data-id=\"sample-guiding:1\"]');\
+         return h ? h.innerText : ''",
+        "the guiding case on point",
+    );
+    assert!(card.contains("应当参照"), "{card}");
+    assert!(card.contains("相似理由"), "the reasons show:\n{card}");
+    assert!(card.contains("罪名相同：盗窃罪"), "{card}");
+    assert!(
+        card.contains("按所填罪名"),
+        "says the charge was the judge's:\n{card}"
+    );
+    for junk in ["[object", "undefined", "NaN"] {
+        assert!(!card.contains(junk), "no {junk:?}:\n{card}");
+    }
+    s.screenshot(&out_dir.join("web_page_reasons.png"));
+}
+
 /// The consistency check (裁判偏离预警) next to the draft: a theft draft proposing 240
 /// months gets a warning, a chart of the similar thefts' terms and their list.
 #[test]

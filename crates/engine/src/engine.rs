@@ -398,6 +398,11 @@ impl Engine {
             .unwrap_or_else(|g| g.into_inner().index.clone())
     }
 
+    /// The charge / 案由 keys the indexed cases carry (trailing 罪 dropped).
+    pub fn charge_keys(&self) -> Result<Vec<String>> {
+        Ok(self.current()?.index.charge_keys()?)
+    }
+
     /// The live generation's name (`gen-000002`).
     pub fn generation(&self) -> String {
         self.live.read().map(|g| g.name.clone()).unwrap_or_default()

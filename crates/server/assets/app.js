@@ -239,7 +239,8 @@
       mode: $("#mode").value,
       authority_order: true,
       recent_first: $("#recent-first").checked,
-      explain: $("#explain").checked,
+      // always: each hit says why it ranks where it does; the checkbox shows the scores
+      explain: true,
     };
   }
 
@@ -272,11 +273,58 @@
     box.replaceChildren(el("div", { class: "loading" }, el("span", { class: "spinner", "aria-hidden": "true" }), text));
   }
 
+  const FEATURE_LABEL = {
+    bm25: "关键词", dense: "语义", prf: "同类案情", charge: "同罪名", charge_section: "同节罪名",
+    charge_chapter: "同章罪名", charge_extra: "另有罪名", statute: "共同法条",
+    circumstances: "共同情节", amount: "数额相近", harm: "损害相近",
+  };
+  const CIRCUMSTANCE_LABEL = {
+    surrender: "自首", confession: "坦白", meritorious: "立功", plea_agreement: "认罪认罚",
+    pleads_guilty: "自愿认罪", restitution: "退赃退赔", compensation: "赔偿谅解", forgiveness: "取得谅解",
+    attempt: "未遂", discontinuation: "中止", preparation: "预备", accomplice: "从犯", coerced: "胁从犯",
+    principal: "主犯", minor: "未成年", first_offence: "初犯", recidivist: "累犯", prior_record: "前科",
+    excessive_defence: "防卫过当",
+  };
+
+  // Why a case ranks where it does, in words: always shown under the legal ranking.
+  function reasonsLine(x) {
+    const l = x && x.legal;
+    if (!l) return null;
+    const parts = [];
+    if (l.shared_charges && l.shared_charges.length) parts.push("罪名相同：" + l.shared_charges.join("、"));
+    if (l.shared_statutes && l.shared_statutes.length)
+      parts.push("共同法条：" + l.shared_statutes.map((s) => s.law + "第" + s.article + "条").join("、"));
+    if (l.shared_circumstances && l.shared_circumstances.length)
+      parts.push("共同情节：" + l.shared_circumstances.map((c) => CIRCUMSTANCE_LABEL[c] || c).join("、"));
+    const top = (l.contributions || [])
+      .filter((c) => c.contribution > 0)
+      .sort((a, b) => b.contribution - a.contribution)
+      .slice(0, 3)
+      .map((c) => FEATURE_LABEL[c.feature] || c.feature);
+    if (top.length) parts.push("主要依据：" + top.join("、"));
+    if (!parts.length) return null;
+    const charges = (l.query_charges || []).join("、");
+    const basis = charges ? (l.charges_given ? "（按所填罪名 " : "（按推断罪名 ") + charges + "）" : "";
+    return el("p", { class: "reasons" }, "相似理由：" + parts.join("；") + basis);
+  }
+
   function explainBlock(x) {
-    if (!x) return null;
+    if (!x || !$("#explain").checked) return null;
     const used = { bm25: x.mode !== "dense", dense: x.mode !== "bm25" };
     const part = (name, r, on) =>
       el("span", { class: "xp" }, name + "：", r ? "第" + r.rank + "名 · " + Number(r.score).toFixed(4) : on ? "未命中" : "未启用");
+    if (x.legal) {
+      return el(
+        "div",
+        { class: "explain" },
+        el("span", { class: "xp" }, "方式：" + (MODE_LABEL[x.mode] || x.mode || "") + " · 法律要素排序"),
+        ...(x.legal.contributions || [])
+          .filter((c) => c.value !== 0)
+          .map((c) =>
+            el("span", { class: "xp" }, (FEATURE_LABEL[c.feature] || c.feature) + "：" + Number(c.value).toFixed(2) + "×" + Number(c.weight).toFixed(2))
+          )
+      );
+    }
     return el(
       "div",
       { class: "explain" },
@@ -313,6 +361,7 @@
       charges.length || statutes.length ? el("div", { class: "tags" }, charges, statutes) : null,
       h.gist ? el("p", { class: "hit-gist" }, el("strong", { text: "裁判要点　" }), h.gist) : null,
       h.snippet ? snippet : null,
+      reasonsLine(h.explain),
       el(
         "div",
         { class: "hit-foot" },
@@ -862,6 +911,13 @@
     });
   }
   countFilters();
+  // completion of 罪名 / 案由 from the charges the indexed cases carry
+  api("GET", "/v1/charges")
+    .then((j) => {
+      const list = $("#charge-list");
+      if (list && j && j.charges) list.replaceChildren(...j.charges.map((c) => el("option", { value: c })));
+    })
+    .catch(() => {});
   $("#q").focus();
 })();
 

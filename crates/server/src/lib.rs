@@ -25,8 +25,9 @@ mod store;
 mod webhook;
 
 pub use api::{
-    FilterParams, HitOut, ModeParam, PendingCase, ReportBody, ReportFormat, SearchBody,
-    SearchResponse, StatuteParam, StatuteResponse, TierGroup, VisibilityBody, MAX_QUERY_CHARS,
+    FilterParams, HitOut, ModeParam, PendingCase, RankingParam, ReportBody, ReportFormat,
+    SearchBody, SearchResponse, StatuteParam, StatuteResponse, TierGroup, VisibilityBody,
+    MAX_QUERY_CHARS,
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
@@ -55,6 +56,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "leian 类案检索 API", description = "Similar-case search for Chinese courts."),
     paths(
         routes::search::search,
+        routes::search::charges,
         routes::consistency::consistency,
         routes::cases::get_case,
         routes::cases::similar,
@@ -90,7 +92,8 @@ use utoipa::{Modify, OpenApi};
         routes::push::delete_case,
     ),
     components(schemas(
-        SearchBody, FilterParams, StatuteParam, ModeParam, SearchResponse, HitOut, TierGroup,
+        SearchBody, FilterParams, StatuteParam, ModeParam, RankingParam, SearchResponse, HitOut, TierGroup,
+        routes::search::ChargesResponse,
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
         ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
         routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
@@ -151,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/v1/openapi.json", get(system::openapi))
         .route("/v1/search", post(search::search))
+        .route("/v1/charges", get(search::charges))
         .route("/v1/consistency", post(consistency::consistency))
         .route(
             "/v1/cases/{id}",

@@ -99,3 +99,43 @@ pub(crate) async fn search(
         .await?;
     Ok(Json(out))
 }
+
+/// `GET /v1/charges`: the charges and 案由 the indexed cases carry (for completion).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ChargesResponse {
+    pub(crate) charges: Vec<String>,
+}
+
+/// The charge / 案由 names of the indexed cases, for completion in the page.
+#[utoipa::path(
+    get, path = "/v1/charges", tag = "search",
+    responses(
+        (status = 200, body = ChargesResponse),
+        (status = 401, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn charges(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<ChargesResponse>> {
+    let out = state
+        .blocking(move |s| {
+            let charges = s
+                .engine
+                .charge_keys()?
+                .into_iter()
+                .map(|k| {
+                    // keys drop a trailing 罪; civil causes end in 纠纷/争议
+                    if k.ends_with("纠纷") || k.ends_with("争议") || k.ends_with('案') {
+                        k
+                    } else {
+                        format!("{k}罪")
+                    }
+                })
+                .collect();
+            Ok(ChargesResponse { charges })
+        })
+        .await?;
+    Ok(Json(out))
+}
