@@ -310,7 +310,8 @@ impl CaseIndex {
             if df == 0 {
                 continue;
             }
-            let df = df as f32;
+            // doc_freq still counts deleted cases until a merge: never above N
+            let df = (df as f32).min(n);
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
             // keyword queries keep tantivy's idf: the choice was made on fact queries
             let idf_kind = if fact_like {
@@ -323,7 +324,8 @@ impl CaseIndex {
                 Idf::Okapi => {
                     let okapi = ((n - df + 0.5) / (df + 0.5)).ln();
                     if okapi < 0.0 {
-                        OKAPI_EPSILON * self.mean_okapi_idf(searcher)?
+                        // a tiny floor keeps the weight positive in a degenerate index
+                        (OKAPI_EPSILON * self.mean_okapi_idf(searcher)?).max(0.01)
                     } else {
                         okapi
                     }
@@ -394,7 +396,7 @@ impl CaseIndex {
                 }
                 i += 1;
             }
-            let df = df as f32;
+            let df = (df as f32).min(n);
             sum += f64::from(((n - df + 0.5) / (df + 0.5)).ln());
             count += 1;
         }
@@ -1239,6 +1241,27 @@ mod tests {
         let facts = ids(FactFields::Facts);
         assert!(!facts.is_empty());
         assert_eq!(facts[0], ids(FactFields::AllFields)[0]);
+    }
+
+    #[test]
+    fn okapi_idf_stays_finite_when_deleted_cases_still_count_in_df() {
+        let (_dir, index) = fixture();
+        let all = index.all_ids().unwrap();
+        let mut w = index.writer().unwrap();
+        // delete all but one: doc_freq keeps counting the deleted cases until a merge
+        for id in all.iter().skip(1) {
+            w.delete(id);
+        }
+        w.commit().unwrap();
+        let facts =
+            "被告人在商场扒窃手机，价值人民币三千元，被当场抓获，到案后如实供述。".repeat(3);
+        let hits = index.search(&SearchRequest::text(facts, 5)).unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(
+            hits[0].score.is_finite() && hits[0].score > 0.0,
+            "{}",
+            hits[0].score
+        );
     }
 
     #[test]
