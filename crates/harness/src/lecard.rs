@@ -144,3 +144,36 @@ pub fn bm25_run(
     }
     Ok(run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_parse_and_a_bad_line_names_its_place() {
+        let text = "{\"id\": 7, \"fact\": \"某甲盗窃。\", \"charges\": [\"盗窃罪\"]}\n\n{\"id\": \"x\", \"fact\": \"某乙诈骗。\"}\n";
+        let q = parse_queries(text, Path::new("q.jsonl")).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!((q[0].id.as_str(), q[0].charges.len()), ("7", 1));
+        assert!(q[1].charges.is_empty());
+        let err = parse_queries("{\"id\": 1}\n{oops", Path::new("q.jsonl"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("q.jsonl:1:"), "{err}");
+    }
+
+    #[test]
+    fn pools_follow_the_protocol() {
+        let labels: HashMap<String, u8> = [("1".to_string(), 3), ("2".to_string(), 0)].into();
+        let corpus = vec![
+            lecard_case_id("1"),
+            lecard_case_id("2"),
+            lecard_case_id("3"),
+        ];
+        let (paper, k) = pool_of(&labels, &corpus, Protocol::Paper);
+        assert_eq!((paper.len(), k), (2, 2));
+        let (all, k) = pool_of(&labels, &corpus, Protocol::Corpus);
+        assert_eq!((all.len(), k), (3, 100));
+        assert_eq!(raw_id(&lecard_case_id("3")), "3");
+    }
+}

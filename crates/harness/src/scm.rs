@@ -66,3 +66,20 @@ pub fn bm25_correct(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_and_absent_cases_go_to_b() {
+        let (b, c) = (CaseId::new("scm:1:B"), CaseId::new("scm:1:C"));
+        assert!(picks_b(&[b.clone(), c.clone()], &b, &c));
+        assert!(!picks_b(&[c.clone(), b.clone()], &b, &c));
+        assert!(picks_b(&[], &b, &c), "neither ranked: B");
+        assert!(
+            !picks_b(std::slice::from_ref(&c), &b, &c),
+            "only C ranked: C"
+        );
+    }
+}
