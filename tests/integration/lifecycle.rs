@@ -139,8 +139,11 @@ fn searches_during_rebuild_never_fail_or_mix_generations() {
             while !stop.load(Ordering::SeqCst) {
                 // a case's own unique marker must find that case first, in every generation
                 let target = (i * 37) % 1200;
+                // (the fused ranking: this test is about generations, and a debug build's
+                // legal re-ranking of a fresh generation is slow enough to miss the switch)
                 let q = Query {
                     mode: SearchMode::Bm25,
+                    ranking: leian_engine::Ranking::Fusion,
                     ..Query::new(format!("标记{}号", target * 7919), 5)
                 };
                 let hits = reader
