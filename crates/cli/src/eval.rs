@@ -1,11 +1,11 @@
 //! `leian eval`: ranking quality on LeCaRD (both protocols) and CAIL2019-SCM.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use leian_engine::{Engine, Fusion, Query, SearchMode};
 use leian_eval::{evaluate, Protocol, Qrels, Run};
 use leian_index::Filters;
-use leian_ingest::{lecard_case_id, read_scm_triplets, CaseId, Format};
+use leian_ingest::{read_scm_triplets, CaseId, Format};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -225,15 +225,7 @@ pub(crate) fn rank_lecard(
     protocol: Protocol,
     no_charges: bool,
 ) -> Result<Run> {
-    let corpus_ids: Vec<CaseId> = engine
-        .index()
-        .all_ids()?
-        .into_iter()
-        .filter(|id| id.as_str().starts_with("lecard:"))
-        .collect();
-    if corpus_ids.is_empty() {
-        bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
-    }
+    let corpus_ids = leian_harness::lecard::corpus_ids(&engine.index())?;
     let mut run: Run = HashMap::new();
     for (
         LecardQuery {
@@ -247,40 +239,20 @@ pub(crate) fn rank_lecard(
         let Some(labels) = qrels.by_query.get(qid) else {
             continue;
         };
-        let (ids, top_k) = match protocol {
-            Protocol::Paper => (
-                labels.keys().map(|c| lecard_case_id(c)).collect::<Vec<_>>(),
-                labels.len(),
-            ),
-            Protocol::Corpus => (corpus_ids.clone(), 100),
-        };
         let query = Query {
-            text: fact.clone(),
-            top_k,
-            filters: Filters {
-                ids: Some(ids),
-                ..Filters::default()
-            },
-            snippets: false,
-            depth: top_k,
             legal: leian_engine::LegalQuery {
                 charges: (!no_charges && !charges.is_empty()).then(|| charges.clone()),
                 statutes: Vec::new(),
             },
-            ..template.clone()
+            ..crate::legal::lecard_query(&corpus_ids, template, fact, labels, protocol)
         };
         let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
         run.insert(
             qid.clone(),
             ranked
                 .iter()
-                .take(top_k)
-                .map(|(id, _, _)| {
-                    id.as_str()
-                        .strip_prefix("lecard:")
-                        .unwrap_or(id.as_str())
-                        .to_string()
-                })
+                .take(query.top_k)
+                .map(|(id, _, _)| leian_harness::lecard::raw_id(id))
                 .collect(),
         );
     }

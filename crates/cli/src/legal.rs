@@ -3,15 +3,16 @@
 //! `leian train-ranker` (coordinate ascent on the dev labels, k-fold cross-validated).
 
 use crate::eval::{read_queries, LecardQuery};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use leian_embed::EmbeddingCache;
 use leian_engine::{
     ChunkScore, Engine, LegalOptions, LegalQuery, LegalRanker, LegalRanking, Query, SearchMode,
 };
 use leian_eval::{evaluate, Metrics, Protocol, Qrels, Run};
+use leian_harness::lecard::{corpus_ids, pool_of, raw_id};
 use leian_index::Filters;
-use leian_ingest::{lecard_case_id, CaseId};
+use leian_ingest::CaseId;
 use leian_rank::train::{cross_validate, mean_sd, order, TrainOptions, TrainQuery};
 use leian_rank::{LinearRanker, FEATURE_NAMES};
 use std::collections::HashMap;
@@ -100,20 +101,14 @@ pub(crate) fn cached_query_vectors(
 }
 
 /// The engine query for one LeCaRD query under a protocol.
-fn lecard_query(
+pub(crate) fn lecard_query(
     engine_ids: &[CaseId],
     template: &Query,
     fact: &str,
     labels: &HashMap<String, u8>,
     protocol: Protocol,
 ) -> Query {
-    let (ids, top_k) = match protocol {
-        Protocol::Paper => (
-            labels.keys().map(|c| lecard_case_id(c)).collect::<Vec<_>>(),
-            labels.len(),
-        ),
-        Protocol::Corpus => (engine_ids.to_vec(), 100),
-    };
+    let (ids, top_k) = pool_of(labels, engine_ids, protocol);
     Query {
         text: fact.to_string(),
         top_k,
@@ -125,26 +120,6 @@ fn lecard_query(
         depth: top_k,
         ..template.clone()
     }
-}
-
-fn lecard_ids(engine: &Engine) -> Result<Vec<CaseId>> {
-    let ids: Vec<CaseId> = engine
-        .index()
-        .all_ids()?
-        .into_iter()
-        .filter(|id| id.as_str().starts_with("lecard:"))
-        .collect();
-    if ids.is_empty() {
-        bail!("the index holds no LeCaRD candidates: ingest lecard/candidates.jsonl first");
-    }
-    Ok(ids)
-}
-
-fn strip(id: &CaseId) -> String {
-    id.as_str()
-        .strip_prefix("lecard:")
-        .unwrap_or(id.as_str())
-        .to_string()
 }
 
 /// Legal rankings of every labelled query (charges given unless `no_charges`).
@@ -159,7 +134,7 @@ fn legal_rankings(
     protocol: Protocol,
     no_charges: bool,
 ) -> Result<Vec<(String, LegalRanking)>> {
-    let ids = lecard_ids(engine)?;
+    let ids = corpus_ids(&engine.index())?;
     let mut out = Vec::new();
     for (q, v) in queries.iter().zip(vectors) {
         let Some(labels) = qrels.by_query.get(&q.id) else {
@@ -184,7 +159,7 @@ fn to_run(rankings: &[(String, LegalRanking)], depth: usize) -> Run {
         .map(|(qid, r)| {
             (
                 qid.clone(),
-                r.hits.iter().take(depth).map(|h| strip(&h.id)).collect(),
+                r.hits.iter().take(depth).map(|h| raw_id(&h.id)).collect(),
             )
         })
         .collect()
@@ -300,7 +275,11 @@ fn train_queries(rankings: &[(String, LegalRanking)], qrels: &Qrels) -> Vec<Trai
         .iter()
         .map(|(qid, r)| {
             let labels = qrels.by_query.get(qid);
-            let grade = |id: &CaseId| labels.and_then(|l| l.get(&strip(id)).copied()).unwrap_or(0);
+            let grade = |id: &CaseId| {
+                labels
+                    .and_then(|l| l.get(&raw_id(id)).copied())
+                    .unwrap_or(0)
+            };
             TrainQuery {
                 id: qid.clone(),
                 candidates: r.hits.iter().map(|h| (h.features, grade(&h.id))).collect(),
@@ -329,7 +308,7 @@ fn run_with(
                 order(w, q)
                     .into_iter()
                     .take(depth)
-                    .map(|i| strip(&r.hits[i].id))
+                    .map(|i| raw_id(&r.hits[i].id))
                     .collect(),
             ))
         })
