@@ -23,19 +23,8 @@ fn search_open_case_and_make_a_report_in_chromium() {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
-    let out_dir = repo().join("target/test-output");
-    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
-
-    let index = tempfile::tempdir().expect("tempdir");
-    let sample = repo().join("sample");
-    leian_ok(&[
-        "ingest",
-        path_str(&sample),
-        "--index",
-        path_str(index.path()),
-    ]);
-
-    let server = Server::start(index.path(), &out_dir);
+    let site = Site::on_sample();
+    let (server, out_dir) = (&site.server, &site.out_dir);
     let key = server.demo_key();
     assert!(
         !key.is_empty(),
@@ -81,14 +70,14 @@ fn search_open_case_and_make_a_report_in_chromium() {
     s.screenshot(&out_dir.join("web_page_results.png"));
 
     // open the first hit (with authority ordering, the guiding case 902 when present)
-    let first = open_case(&s, &server, &key, "#results .hit", &ids[0]);
+    let first = open_case(&s, server, &key, "#results .hit", &ids[0]);
     if first["tier"] == "guiding" {
         s.screenshot(&out_dir.join("web_page_guiding.png"));
         // then the first ordinary judgment, whose reasoning is the court's 本院认为
         let judgment = s
             .script("const h = document.querySelector('#results .group-other .hit'); return h ? h.dataset.id : null");
         let id = judgment.as_str().expect("a judgment among the hits");
-        open_case(&s, &server, &key, "#results .group-other .hit", id);
+        open_case(&s, server, &key, "#results .group-other .hit", id);
     }
     s.screenshot(&out_dir.join("web_page_case.png"));
     s.click(&s.find("#drawer-close"));
@@ -125,16 +114,8 @@ fn guiding_case_on_point_shows_with_its_reasons_in_chromium() {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
-    let out_dir = repo().join("target/test-output");
-    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
-    let index = tempfile::tempdir().expect("tempdir");
-    leian_ok(&[
-        "ingest",
-        path_str(&repo().join("sample")),
-        "--index",
-        path_str(index.path()),
-    ]);
-    let server = Server::start(index.path(), &out_dir);
+    let site = Site::on_sample();
+    let (server, out_dir) = (&site.server, &site.out_dir);
     let driver = Driver::start(&chromedriver);
     let profile = tempfile::tempdir().expect("tempdir");
     let s = driver.session(&chromium, profile.path());
@@ -178,17 +159,8 @@ fn consistency_check_shows_a_chart_next_to_the_draft_in_chromium() {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
-    let out_dir = repo().join("target/test-output");
-    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
-    let index = tempfile::tempdir().expect("tempdir");
-    let sample = repo().join("sample");
-    leian_ok(&[
-        "ingest",
-        path_str(&sample),
-        "--index",
-        path_str(index.path()),
-    ]);
-    let server = Server::start(index.path(), &out_dir);
+    let site = Site::on_sample();
+    let (server, out_dir) = (&site.server, &site.out_dir);
     let driver = Driver::start(&chromedriver);
     let profile = tempfile::tempdir().expect("tempdir");
     let s = driver.session(&chromium, profile.path());
@@ -455,6 +427,34 @@ impl Drop for Guard {
 }
 
 // ---------- the leian server ----------
+
+/// `leian serve --demo` on an index of `sample/`, screenshots to `target/test-output`.
+struct Site {
+    // dropped in this order: the server stops before its index is removed
+    server: Server,
+    out_dir: PathBuf,
+    _index: tempfile::TempDir,
+}
+
+impl Site {
+    fn on_sample() -> Site {
+        let out_dir = repo().join("target/test-output");
+        std::fs::create_dir_all(&out_dir).expect("create target/test-output");
+        let index = tempfile::tempdir().expect("tempdir");
+        leian_ok(&[
+            "ingest",
+            path_str(&repo().join("sample")),
+            "--index",
+            path_str(index.path()),
+        ]);
+        let server = Server::start(index.path(), &out_dir);
+        Site {
+            server,
+            out_dir,
+            _index: index,
+        }
+    }
+}
 
 struct Server {
     port: u16,

@@ -193,10 +193,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     }
     let mut out = serde_json::to_value(metrics)?;
     out["protocol"] = serde_json::json!(protocol_name(args.protocol));
-    let ran = engine.ran(&Query {
-        text: "q".into(),
-        ..template.clone()
-    });
+    let ran = engine.ran_with_text(&template);
     out["mode"] = serde_json::json!(ran.mode.as_str());
     out["ranking"] = serde_json::json!(ran.ranking.as_str());
     out["ranker"] = serde_json::json!(ran.ranker);
@@ -412,16 +409,16 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
     let scores = leian_harness::bm25_cv::score_grid(&data, &settings)?;
     if args.grid {
         for s in &scores {
-            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let (paper, corpus, scm) = s.in_sample();
             println!(
                 "{}",
                 serde_json::json!({
                     "in_sample": true,
                     "setting": leian_harness::bm25_cv::Bm25Setting::of(&s.options),
-                    "paper_ndcg30": leian_eval::mean_metrics(&s.paper).ndcg30,
-                    "corpus_ndcg30": leian_eval::mean_metrics(&s.corpus).ndcg30,
-                    "corpus_r100": leian_eval::mean_metrics(&s.corpus).recall100,
-                    "scm_accuracy": mean(&s.scm),
+                    "paper_ndcg30": paper.ndcg30,
+                    "corpus_ndcg30": corpus.ndcg30,
+                    "corpus_r100": corpus.recall100,
+                    "scm_accuracy": scm,
                 })
             );
         }

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// How to open an [`Engine`]; `EngineOptions { index_dir, ..Default::default() }` is BM25-only.
@@ -497,18 +497,28 @@ impl Engine {
     /// a model; `dense` alone without one is an error at search time) and the ranking
     /// (the legal ranking needs query text: a filter-only search is newest first).
     pub fn ran(&self, query: &Query) -> Ran {
+        self.decide(query, !query.text.trim().is_empty())
+    }
+
+    /// [`Engine::ran`] for a query whose text comes later: a similar-case search (the
+    /// case's facts) or an evaluation's template.
+    pub fn ran_with_text(&self, query: &Query) -> Ran {
+        self.decide(query, true)
+    }
+
+    fn decide(&self, query: &Query, has_text: bool) -> Ran {
         let mode = match query.mode {
             SearchMode::Hybrid if !self.has_dense() => SearchMode::Bm25,
             m => m,
         };
-        let ranking = if query.text.trim().is_empty() {
-            Ranking::Fusion
-        } else {
+        let ranking = if has_text {
             query.ranking
+        } else {
+            Ranking::Fusion
         };
         let ranker = match ranking {
             Ranking::Fusion => Ranking::Fusion.as_str().to_string(),
-            Ranking::Legal => Self::default_ranker_model().source,
+            Ranking::Legal => Self::default_ranker_model().source.clone(),
         };
         Ran {
             mode,
@@ -517,17 +527,10 @@ impl Engine {
         }
     }
 
-    /// What runs for [`Engine::similar`] with `query` (its text is the case's facts).
-    pub fn ran_similar(&self, query: &Query) -> Ran {
-        self.ran(&Query {
-            text: "similar".into(),
-            ..query.clone()
-        })
-    }
-
-    /// The weights of the default legal ranking.
-    fn default_ranker_model() -> LinearRanker {
-        LinearRanker::shipped().unwrap_or_else(|_| LinearRanker::hand_all())
+    /// The weights of the default legal ranking, parsed once per process.
+    fn default_ranker_model() -> &'static LinearRanker {
+        static SHIPPED: OnceLock<LinearRanker> = OnceLock::new();
+        SHIPPED.get_or_init(|| LinearRanker::shipped().unwrap_or_else(|_| LinearRanker::hand_all()))
     }
 
     /// The legal ranker of the live generation and commit (made anew after a commit, so
@@ -541,7 +544,7 @@ impl Engine {
             }
         }
         let r = Arc::new(LegalRanker::new(
-            Self::default_ranker_model(),
+            Self::default_ranker_model().clone(),
             LegalOptions::default(),
         ));
         *slot = Some((g.name.clone(), seq, r.clone()));

@@ -194,7 +194,7 @@ impl LegalRanker {
         // from the index's charge keys (a term dictionary, not a pass over the cases); a
         // key filters exactly like the names it was made from
         let mut names: BTreeMap<u16, HashSet<String>> = BTreeMap::new();
-        for key in engine.index().charge_keys()? {
+        for key in engine.charge_keys()? {
             if let Some(a) = resolve_charge(&key) {
                 names.entry(a.article).or_default().insert(key);
             }

@@ -84,6 +84,18 @@ pub struct SettingScores {
     pub scm: Vec<f64>,
 }
 
+impl SettingScores {
+    /// Mean paper and corpus metrics and SCM accuracy over every query: the landscape of
+    /// the grid, never a figure to quote.
+    pub fn in_sample(&self) -> (Metrics, Metrics, f64) {
+        (
+            mean_metrics(&self.paper),
+            mean_metrics(&self.corpus),
+            mean(&self.scm),
+        )
+    }
+}
+
 /// Out-of-fold figures of a cross-validated choice.
 #[derive(Debug, Clone, Serialize)]
 pub struct CvReport {

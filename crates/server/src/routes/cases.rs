@@ -132,7 +132,7 @@ pub(crate) fn similar_cases(
         ModeParam::Hybrid => SearchMode::Hybrid,
     };
     q.authority_order = authority_order;
-    let ran = s.engine.ran_similar(&q);
+    let ran = s.engine.ran_with_text(&q);
     let hits = s
         .engine
         .similar(&CaseId::new(id), &q)?
