@@ -335,6 +335,7 @@ fn live_delete_is_honoured_by_bm25_dense_hybrid_and_similar() {
             model_dir: Some(model.clone()),
             cache_dir: Some(repo().join("target/test-embed-cache-lifecycle")),
             max_chunks: Some(1),
+            ..EngineOptions::default()
         })
         .unwrap()
     };

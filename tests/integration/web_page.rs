@@ -200,6 +200,74 @@ fn consistency_check_shows_a_chart_next_to_the_draft_in_chromium() {
     s.screenshot(&out_dir.join("web_page_consistency.png"));
 }
 
+/// The push inbox: a pending case registered on the page gets its pushes grouped under its
+/// title, the guiding case (应当参照) first, and a pushed case opens in the drawer.
+#[test]
+fn inbox_groups_pushes_by_pending_case_and_opens_a_case_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let site = Site::on_sample();
+    let (server, out_dir) = (&site.server, &site.out_dir);
+    let key = server.demo_key();
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("tempdir");
+    let s = driver.session(&chromium, profile.path());
+    s.navigate(&server.url("/"));
+    s.send_keys(&s.find("#pending-case-title"), "赵某盗窃案");
+    s.send_keys(
+        &s.find("#pending-facts"),
+        "被告人赵某在手机店帮被害人设置手机时记下其支付宝密码，后趁其不备用其手机将支付宝内资金转入自己账户。",
+    );
+    s.send_keys(&s.find("#pending-charges"), "盗窃罪");
+    s.click(&s.find("#pending-submit"));
+    let group = s.wait_script(
+        "const g = [...document.querySelectorAll('#inbox .inbox-group')]\
+           .find(g => g.querySelector('.inbox-group-title').innerText === '赵某盗窃案');\
+         return g ? g.innerText : ''",
+        "the pending case's group in the inbox",
+    );
+    for junk in ["[object", "undefined", "null", "NaN"] {
+        assert!(!group.contains(junk), "no {junk:?} in the inbox:\n{group}");
+    }
+    // the group's items in the order the API gives: guiding first, then by score
+    let api = server.get_json("/v1/pushes?grouped=true&limit=1000", &key);
+    let groups = api["groups"].as_array().expect("groups");
+    let ours = groups
+        .iter()
+        .find(|g| g["title"] == "赵某盗窃案")
+        .expect("the API groups the pushes under the pending case's title");
+    let api_ids: Vec<&str> = ours["pushes"]
+        .as_array()
+        .expect("pushes")
+        .iter()
+        .filter_map(|p| p["case_id"].as_str())
+        .collect();
+    assert_eq!(api_ids.first(), Some(&"sample-guiding:1"), "{api_ids:?}");
+    let page_ids = s.script(
+        "const g = [...document.querySelectorAll('#inbox .inbox-group')]\
+           .find(g => g.querySelector('.inbox-group-title').innerText === '赵某盗窃案');\
+         return [...g.querySelectorAll('.inbox-item')].map(i => i.dataset.caseId)",
+    );
+    assert_eq!(page_ids, json!(api_ids), "the page shows the API's order");
+    let first = s.find("#inbox .inbox-group .inbox-item[data-case-id=\"sample-guiding:1\"]");
+    assert!(s.text(&first).contains("应当参照"), "{}", s.text(&first));
+    assert!(s.text(&first).contains("推送理由"), "{}", s.text(&first));
+    // open it: the drawer shows the guiding case
+    s.click(&s.find("#inbox .inbox-item[data-case-id=\"sample-guiding:1\"] .inbox-open"));
+    let case = server.get_json("/v1/cases/sample-guiding%3A1", &key);
+    let title = case["title"].as_str().unwrap_or_default().to_string();
+    assert!(!title.is_empty());
+    s.wait_script(
+        &format!(
+            "const c = document.querySelector('#drawer .case');\
+             return c && !document.querySelector('#drawer').hidden && c.innerText.includes({title:?}) ? c.innerText : ''"
+        ),
+        "the pushed case in the drawer",
+    );
+    s.screenshot(&out_dir.join("web_page_inbox.png"));
+}
+
 /// Clicks 查看 on the first hit matching `hit_css` (case `id`) and checks the drawer against
 /// the case as the API returns it. Leaves the drawer open; returns the case JSON.
 fn open_case(s: &Session<'_>, server: &Server, key: &str, hit_css: &str, id: &str) -> Value {

@@ -96,9 +96,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
             let dir = tempfile::tempdir().context("scratch dir")?;
             let engine = Engine::open(&EngineOptions {
                 index_dir: dir.path().to_path_buf(),
-                model_dir: None,
-                cache_dir: None,
-                max_chunks: None,
+                ..EngineOptions::default()
             })?;
             let s = crate::ingest::ingest_paths(
                 &engine,
@@ -188,60 +186,80 @@ fn dense_rows(args: &BenchArgs, dir: &std::path::Path, queries: &[String]) -> Re
             engine.dense_off_reason().unwrap_or_else(|| "?".into())
         );
     }
-    let embedder = leian_embed::Embedder::load(
-        &args
-            .model
-            .model
-            .clone()
-            .unwrap_or_else(crate::model::default_model_dir),
-    )?;
-    // short sentences (the first 20 characters of each query), one at a time
+    let model_dir = args
+        .model
+        .model
+        .clone()
+        .unwrap_or_else(crate::model::default_model_dir);
+    // short sentences (the first 20 characters of each query) and long chunks (two queries
+    // joined and cut at 480 characters, ~ the 512-token limit)
     let short: Vec<String> = queries
         .iter()
+        .take(32)
         .map(|q| q.chars().take(20).collect())
         .collect();
-    let mut per = Vec::new();
-    for s in short.iter().take(32) {
-        let t = Instant::now();
-        embedder.embed_queries(&[s.as_str()])?;
-        per.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    rows.push(format!(
-        "| embed one short sentence (20 chars), one at a time | 32 sentences | median {:.1} ms |",
-        median(&per)
-    ));
-    let refs: Vec<&str> = short.iter().take(32).map(String::as_str).collect();
-    let t = Instant::now();
-    embedder.embed_passages(&refs)?;
-    rows.push(format!(
-        "| embed short sentences in batches of 16 | 32 sentences | {:.1} sentences/s |",
-        32.0 / t.elapsed().as_secs_f64()
-    ));
-    // long chunks: two queries joined and cut at 480 characters (~ the 512-token limit)
     let long: Vec<String> = queries
         .chunks(2)
         .take(8)
         .map(|p| p.concat().chars().take(480).collect())
         .collect();
-    let mut per = Vec::new();
-    for c in long.iter().take(4) {
+    // both precisions in the same run, so their ratio is measured on one machine state
+    let mut speeds: Vec<(leian_embed::Precision, f64, f64)> = Vec::new();
+    for precision in [leian_embed::Precision::F32, leian_embed::Precision::Int8] {
+        let embedder = leian_embed::Embedder::load_with(
+            &model_dir,
+            leian_embed::EmbedderOptions {
+                precision,
+                ..leian_embed::EmbedderOptions::default()
+            },
+        )?;
+        let p = precision.as_str();
+        let mut per = Vec::new();
+        for s in &short {
+            let t = Instant::now();
+            embedder.embed_queries(&[s.as_str()])?;
+            per.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let short_ms = median(&per);
+        rows.push(format!(
+            "| embed ({p}) one short sentence (20 chars), one at a time | {} sentences | median {short_ms:.1} ms |",
+            short.len()
+        ));
+        let refs: Vec<&str> = short.iter().map(String::as_str).collect();
         let t = Instant::now();
-        embedder.embed_passages(&[c.as_str()])?;
-        per.push(t.elapsed().as_secs_f64());
+        embedder.embed_passages(&refs)?;
+        rows.push(format!(
+            "| embed ({p}) short sentences in batches of 16 | {} sentences | {:.1} sentences/s |",
+            refs.len(),
+            refs.len() as f64 / t.elapsed().as_secs_f64()
+        ));
+        let mut per = Vec::new();
+        for c in long.iter().take(4) {
+            let t = Instant::now();
+            embedder.embed_passages(&[c.as_str()])?;
+            per.push(t.elapsed().as_secs_f64());
+        }
+        rows.push(format!(
+            "| embed ({p}) one 480-char chunk (up to 512 tokens), one at a time | 4 chunks | median {:.2} s |",
+            median(&per)
+        ));
+        let refs: Vec<&str> = long.iter().map(String::as_str).collect();
+        let t = Instant::now();
+        embedder.embed_passages(&refs)?;
+        let chunks_per_s = refs.len() as f64 / t.elapsed().as_secs_f64();
+        rows.push(format!(
+            "| embed ({p}) 480-char chunks in one batch | {} chunks | {chunks_per_s:.2} chunks/s |",
+            refs.len()
+        ));
+        speeds.push((precision, short_ms, chunks_per_s));
     }
-    rows.push(format!(
-        "| embed one 480-char chunk (up to 512 tokens), one at a time | 4 chunks | median {:.2} s |",
-        median(&per)
-    ));
-    let refs: Vec<&str> = long.iter().map(String::as_str).collect();
-    let t = Instant::now();
-    embedder.embed_passages(&refs)?;
-    rows.push(format!(
-        "| embed 480-char chunks in one batch | {} chunks | {:.2} chunks/s |",
-        refs.len(),
-        refs.len() as f64 / t.elapsed().as_secs_f64()
-    ));
-    drop(embedder);
+    if let [(_, f32_ms, f32_cps), (_, i8_ms, i8_cps)] = speeds[..] {
+        rows.push(format!(
+            "| int8 / f32 speed-up, same run | short sentence, 480-char chunks | {:.2}×, {:.2}× |",
+            f32_ms / i8_ms,
+            i8_cps / f32_cps
+        ));
+    }
     for mode in [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid] {
         let mut per_query = Vec::new();
         for q in queries {

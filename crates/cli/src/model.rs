@@ -80,6 +80,10 @@ pub(crate) struct ModelArgs {
     /// Chunks of a case's facts embedded at ingest (default 4; see leian-embed's chunking).
     #[arg(long)]
     pub(crate) max_chunks: Option<usize>,
+    /// Encoder arithmetic: auto (int8 where the CPU has AVX-512 VNNI, else f32), f32 or int8.
+    /// Both give the same vectors to within cosine .999 and share one embedding cache.
+    #[arg(long, env = "LEIAN_PRECISION", default_value = "auto")]
+    pub(crate) precision: leian_embed::Precision,
 }
 
 impl ModelArgs {
@@ -102,6 +106,7 @@ impl ModelArgs {
             model_dir,
             cache_dir: self.embed_cache.clone(),
             max_chunks: self.max_chunks,
+            precision: self.precision,
         })
         .with_context(|| format!("opening index {}", index.display()))?;
         if let Some(reason) = engine.dense_off_reason() {

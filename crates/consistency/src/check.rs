@@ -275,7 +275,7 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
             let outcome = Outcome::from_sentence(&h.case.sentence, *w);
             SimilarDecided {
                 id: h.id.to_string(),
-                title: h.case.title.clone(),
+                title: h.case.display_title(),
                 court: h.case.court.clone(),
                 date: h.case.date.map(|d| d.to_string()),
                 tier: h.case.tier,
@@ -441,7 +441,7 @@ fn guiding_on_point(
             GuidingOnPoint {
                 id: h.id.to_string(),
                 number,
-                title: h.case.title.clone(),
+                title: h.case.display_title(),
                 gist: h
                     .case
                     .guiding

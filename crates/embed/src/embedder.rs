@@ -12,6 +12,7 @@ use tokenizers::{Tokenizer, TruncationParams};
 use crate::cache::EmbeddingCache;
 use crate::error::{EmbedError, Result};
 use crate::fetch::{hex, MANIFEST_FILE};
+use crate::quantised::QuantisedBert;
 
 /// E5 prefix for search queries.
 pub const QUERY_PREFIX: &str = "query: ";
@@ -26,6 +27,63 @@ pub struct EmbedderOptions {
     pub max_tokens: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// How the linear layers compute.
+    pub precision: Precision,
+}
+
+/// How the encoder's linear layers compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// [`Precision::Int8`] on CPUs with fast integer kernels (AVX-512 VNNI),
+    /// else [`Precision::F32`].
+    #[default]
+    Auto,
+    /// candle's f32 BERT, the reference.
+    F32,
+    /// Weights quantised to 8 bits at load time, no work on padding: about
+    /// twice as fast where the CPU has VNNI, vectors within 0.001 cosine of
+    /// f32 (so both share one model id and one cache).
+    Int8,
+}
+
+impl Precision {
+    /// What [`Precision::Auto`] resolves to on this CPU.
+    pub fn resolved(self) -> Precision {
+        match self {
+            Precision::Auto if crate::quantised::int8_is_fast() => Precision::Int8,
+            Precision::Auto => Precision::F32,
+            p => p,
+        }
+    }
+
+    /// `"auto"`, `"f32"` or `"int8"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = EmbedError;
+    fn from_str(s: &str) -> Result<Precision> {
+        match s {
+            "auto" => Ok(Precision::Auto),
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            other => Err(EmbedError::InvalidArgument(format!(
+                "precision must be auto, f32 or int8, got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The network that turns token ids into vectors.
+enum Encoder {
+    F32(BertModel),
+    Int8(QuantisedBert),
 }
 
 impl Default for EmbedderOptions {
@@ -33,6 +91,7 @@ impl Default for EmbedderOptions {
         EmbedderOptions {
             max_tokens: 512,
             batch_size: 16,
+            precision: Precision::Auto,
         }
     }
 }
@@ -40,10 +99,10 @@ impl Default for EmbedderOptions {
 /// A loaded BERT / XLM-R encoder with its tokenizer: mean pooling over the
 /// attention mask, then L2 normalisation.
 ///
-/// Runs on the CPU in f32; candle's matmul spreads over all cores (rayon,
-/// `RAYON_NUM_THREADS` to override).
+/// Runs on the CPU in f32 or 8-bit integers ([`Precision`]); candle spreads
+/// matmuls over all cores (`RAYON_NUM_THREADS` to override).
 pub struct Embedder {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
     device: Device,
     model_id: String,
@@ -127,8 +186,13 @@ impl Embedder {
             tensors.insert(key.to_owned(), shifted);
             config.max_position_embeddings = rows - offset;
         }
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(vb, &config)?;
+        let precision = options.precision.resolved();
+        let encoder = if precision == Precision::Int8 {
+            Encoder::Int8(QuantisedBert::load(&tensors, &config)?)
+        } else {
+            let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+            Encoder::F32(BertModel::load(vb, &config)?)
+        };
 
         let tok_path = dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(EmbedError::tokenizer)?;
@@ -143,7 +207,7 @@ impl Embedder {
 
         let model_id = read_model_id(dir, &config_raw, weights_len);
         Ok(Embedder {
-            model,
+            encoder,
             tokenizer,
             device,
             model_id,
@@ -151,6 +215,7 @@ impl Embedder {
             pad_id: config.pad_token_id as u32,
             options: EmbedderOptions {
                 max_tokens,
+                precision,
                 ..options
             },
         })
@@ -160,6 +225,11 @@ impl Embedder {
     /// the directory name plus a hash of `config.json` and the weights' size.
     pub fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// The precision the encoder runs in (never `Auto`).
+    pub fn precision(&self) -> Precision {
+        self.options.precision
     }
 
     /// Vector dimension.
@@ -246,6 +316,10 @@ impl Embedder {
     }
 
     fn forward_batch(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let model = match &self.encoder {
+            Encoder::Int8(q) => return q.embed(seqs, &self.device),
+            Encoder::F32(m) => m,
+        };
         let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
         let mut flat_ids = Vec::with_capacity(seqs.len() * longest);
         let mut flat_mask = Vec::with_capacity(seqs.len() * longest);
@@ -259,7 +333,7 @@ impl Embedder {
         let input_ids = Tensor::from_vec(flat_ids, shape, &self.device)?;
         let mask = Tensor::from_vec(flat_mask, shape, &self.device)?;
         let type_ids = input_ids.zeros_like()?;
-        let hidden = self.model.forward(&input_ids, &type_ids, Some(&mask))?;
+        let hidden = model.forward(&input_ids, &type_ids, Some(&mask))?;
         // Mean over real tokens: sum(hidden × mask) / count.
         let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?;
@@ -324,10 +398,18 @@ mod tests {
             EmbedderOptions {
                 max_tokens: 512,
                 batch_size: 1,
+                precision: Precision::F32,
             },
         )
         .expect("load");
-        let many = Embedder::load(&path).expect("load");
+        let many = Embedder::load_with(
+            &path,
+            EmbedderOptions {
+                precision: Precision::F32,
+                ..EmbedderOptions::default()
+            },
+        )
+        .expect("load");
         assert_eq!(one.dim(), 8);
         assert_eq!(many.max_tokens(), 16); // capped by max_position_embeddings
         let a = one.embed_passages(&texts).expect("embed");
@@ -353,6 +435,7 @@ mod tests {
             EmbedderOptions {
                 max_tokens: 5,
                 batch_size: 4,
+                ..EmbedderOptions::default()
             },
         )
         .expect("load");
@@ -368,6 +451,59 @@ mod tests {
         // without a prefix the input differs.
         assert_eq!(q, p);
         assert_ne!(q, bare);
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn int8_encoder_agrees_with_f32_and_ignores_batch_neighbours() {
+        let (_dir, path) = tiny_model();
+        let load = |precision, batch_size| {
+            Embedder::load_with(
+                &path,
+                EmbedderOptions {
+                    precision,
+                    batch_size,
+                    ..EmbedderOptions::default()
+                },
+            )
+            .expect("load")
+        };
+        let f32_model = load(Precision::F32, 16);
+        let int8 = load(Precision::Int8, 16);
+        let int8_one = load(Precision::Int8, 1);
+        assert_eq!(int8.precision(), Precision::Int8);
+        assert_eq!(f32_model.model_id(), int8.model_id());
+        let texts = [
+            "被告人 盗窃",
+            "a",
+            "被告人 被告人 盗窃 b",
+            "盗窃 a b 被告人 盗窃",
+        ];
+        let reference = f32_model.embed_passages(&texts).expect("f32");
+        let batched = int8.embed_passages(&texts).expect("int8");
+        let single = int8_one.embed_passages(&texts).expect("int8 one by one");
+        for ((r, b), s) in reference.iter().zip(&batched).zip(&single) {
+            let norm = cosine(b, b).sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+            assert!(cosine(r, b) > 0.99, "int8 vs f32 cosine {}", cosine(r, b));
+            // no padding and per-text attention: neighbours change nothing
+            for (p, q) in b.iter().zip(s) {
+                assert!((p - q).abs() < 1e-5, "{b:?} vs {s:?}");
+            }
+        }
+        assert!(cosine(&batched[0], &batched[1]) < 0.999);
+    }
+
+    #[test]
+    fn precision_parses_and_resolves() {
+        assert_eq!("int8".parse::<Precision>().expect("int8"), Precision::Int8);
+        assert_eq!("f32".parse::<Precision>().expect("f32"), Precision::F32);
+        assert!("fp16".parse::<Precision>().is_err());
+        assert_ne!(Precision::Auto.resolved(), Precision::Auto);
+        assert_eq!(Precision::F32.resolved(), Precision::F32);
     }
 
     #[test]

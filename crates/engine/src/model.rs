@@ -2,7 +2,7 @@
 //! cut into chunks. Shared (in an `Arc`) by every generation made with that model.
 
 use crate::error::Result;
-use leian_embed::{ChunkOptions, Embedder, EmbeddingCache};
+use leian_embed::{ChunkOptions, Embedder, EmbedderOptions, EmbeddingCache, Precision};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -23,8 +23,15 @@ impl DenseModel {
         model_dir: &Path,
         cache_dir: &Path,
         max_chunks: Option<usize>,
+        precision: Precision,
     ) -> Result<DenseModel> {
-        let embedder = Embedder::load(model_dir)?;
+        let embedder = Embedder::load_with(
+            model_dir,
+            EmbedderOptions {
+                precision,
+                ..EmbedderOptions::default()
+            },
+        )?;
         let cache = EmbeddingCache::open(cache_dir, embedder.model_id())?;
         Ok(DenseModel {
             embedder,

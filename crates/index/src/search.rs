@@ -600,6 +600,7 @@ impl CaseIndex {
         let searcher = self.searcher();
         let (docs, terms) = self.ranked(&searcher, req)?;
         let weights: HashMap<String, f32> = terms.into_iter().map(|t| (t.text, t.weight)).collect();
+        let weights = crate::snippet::highlight_terms(&weights);
         let mut hits = Vec::with_capacity(docs.len());
         for (score, addr) in docs {
             let case = self.load_case(&searcher, addr)?;

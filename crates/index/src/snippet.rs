@@ -14,6 +14,82 @@ use crate::tokenizer::LegalTokenizer;
 /// Characters of context kept before the first highlighted term, when available.
 const LEAD_CHARS: usize = 12;
 
+/// Words too common in judgments to be worth a mark, though a search may weigh them.
+const UNMARKED_WORDS: &[&str] = &[
+    "的",
+    "了",
+    "在",
+    "是",
+    "和",
+    "与",
+    "及",
+    "或",
+    "等",
+    "将",
+    "被",
+    "把",
+    "对",
+    "于",
+    "其",
+    "之",
+    "也",
+    "而",
+    "并",
+    "又",
+    "该",
+    "所",
+    "以",
+    "为",
+    "有",
+    "即",
+    "被告人",
+    "被告",
+    "原告",
+    "本院",
+    "经审理查明",
+    "审理",
+    "查明",
+    "认为",
+    "一案",
+    "上述",
+    "事实",
+    "证据",
+    "证实",
+    "其中",
+    "以上",
+    "期间",
+    "当日",
+    "当天",
+    "并且",
+    "因此",
+    "由于",
+    "我们",
+    "他们",
+];
+
+/// The query terms worth marking in a snippet: not stop words, not single characters
+/// (`经`, `上`), not numbers or a number with a unit (`100ml`, `2019`). When nothing is
+/// left — the query *is* such a word — every term is kept, so a one-character query
+/// still shows where it matched.
+pub fn highlight_terms(terms: &HashMap<String, f32>) -> HashMap<String, f32> {
+    let worth = |t: &str| {
+        let chars = t.chars().count();
+        let numberish = t.chars().any(|c| c.is_ascii_digit())
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+        chars > 1 && !numberish && !UNMARKED_WORDS.contains(&t)
+    };
+    let kept: HashMap<String, f32> = terms
+        .iter()
+        .filter(|(t, _)| worth(t))
+        .map(|(t, &w)| (t.clone(), w))
+        .collect();
+    if kept.is_empty() {
+        terms.clone()
+    } else {
+        kept
+    }
+}
+
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes.
 pub fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
@@ -195,6 +271,30 @@ mod tests {
             html.contains("&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt; &amp;"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn single_characters_stop_words_and_units_are_not_marked() {
+        let t = LegalTokenizer::new(&["危险驾驶罪"]);
+        let text = "经检验，被告人上路时血液中乙醇含量为100ml，其行为构成危险驾驶罪。";
+        let all = terms(&["经", "上", "100ml", "被告人", "乙醇", "危险驾驶罪"]);
+        let kept = highlight_terms(&all);
+        let mut kept_words: Vec<&str> = kept.keys().map(String::as_str).collect();
+        kept_words.sort();
+        assert_eq!(kept_words, ["乙醇", "危险驾驶罪"]);
+        let html = snippet_html(&t, text, &kept, 200).unwrap();
+        assert!(html.contains("<mark>乙醇</mark>"), "{html}");
+        assert!(
+            !html.contains("<mark>经</mark>") && !html.contains("<mark>上"),
+            "{html}"
+        );
+        assert!(!html.contains("<mark>100ml</mark>"), "{html}");
+        assert!(!html.contains("<mark>被告人</mark>"), "{html}");
+        // a query of nothing but such words still shows where it matched
+        let only = terms(&["经", "100ml"]);
+        assert_eq!(highlight_terms(&only), only);
+        let html = snippet_html(&t, text, &highlight_terms(&only), 200).unwrap();
+        assert!(html.contains("<mark>经</mark>"), "{html}");
     }
 
     #[test]

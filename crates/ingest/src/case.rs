@@ -450,6 +450,35 @@ impl Case {
         }
     }
 
+    /// The title to show: the case's own, else one made from what it has — court,
+    /// 案号 and charges (`某某法院 (2019)京0101刑初1号 盗窃罪一案`), else `案件 <id>`.
+    pub fn display_title(&self) -> String {
+        if !self.title.trim().is_empty() {
+            return self.title.clone();
+        }
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(court) = self.court.as_deref().filter(|c| !c.trim().is_empty()) {
+            parts.push(court.trim().to_string());
+        }
+        if let Some(n) = self
+            .case_number
+            .as_ref()
+            .filter(|n| !n.raw.trim().is_empty())
+        {
+            parts.push(n.raw.trim().to_string());
+        }
+        if !self.charges.is_empty() {
+            let shown: Vec<&str> = self.charges.iter().take(3).map(String::as_str).collect();
+            let more = if self.charges.len() > 3 { "等" } else { "" };
+            parts.push(format!("{}{more}一案", shown.join("、")));
+        }
+        if parts.is_empty() {
+            format!("案件 {}", self.id)
+        } else {
+            parts.join(" ")
+        }
+    }
+
     /// Year of judgment, from the date or else the case number.
     pub fn year(&self) -> Option<u16> {
         self.date
@@ -472,4 +501,29 @@ pub struct StatuteArticle {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub section: String,
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_title_is_made_from_what_the_case_has() {
+        let mut c = Case::new(CaseId::new("lecard:1970"));
+        assert_eq!(c.display_title(), "案件 lecard:1970");
+        c.charges = vec!["开设赌场罪".into()];
+        assert_eq!(c.display_title(), "开设赌场罪一案");
+        c.court = Some("北京市朝阳区人民法院".into());
+        c.case_number = crate::extract::parse_case_number("（2019）京0105刑初1号");
+        let made = c.display_title();
+        assert!(made.starts_with("北京市朝阳区人民法院 "), "{made}");
+        assert!(
+            made.contains("京0105刑初1号") && made.ends_with("开设赌场罪一案"),
+            "{made}"
+        );
+        c.charges = vec!["甲罪".into(), "乙罪".into(), "丙罪".into(), "丁罪".into()];
+        assert!(c.display_title().ends_with("甲罪、乙罪、丙罪等一案"));
+        c.title = "张某开设赌场案".into();
+        assert_eq!(c.display_title(), "张某开设赌场案");
+    }
 }

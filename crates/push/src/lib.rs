@@ -25,6 +25,7 @@
 
 mod clock;
 mod error;
+pub mod inbox;
 mod model;
 pub mod reverse;
 mod service;

@@ -567,14 +567,14 @@
     return el(
       "div",
       { class: "case" },
-      el("div", { class: "case-head" }, el("h3", { class: "case-title", text: c.title || c.id }), el("div", { class: "hit-badges" }, tierBadges(c.tier, c.tier_label, c.must_follow))),
+      el("div", { class: "case-head" }, el("h3", { class: "case-title", text: c.display_title || c.title || c.id }), el("div", { class: "hit-badges" }, tierBadges(c.tier, c.tier_label, c.must_follow))),
       guidingBox,
       el("dl", { class: "meta" }, metaRows.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
       statutes.length ? el("div", { class: "statute-links" }, el("span", { class: "label", text: "适用法条（点击查看条文与关联案例）" }), el("div", { class: "tags" }, statutes)) : null,
       el(
         "div",
         { class: "case-actions" },
-        el("button", { type: "button", class: "btn small", text: "查找类案", onclick: () => openSimilar(c.id, c.title) }),
+        el("button", { type: "button", class: "btn small", text: "查找类案", onclick: () => openSimilar(c.id, c.display_title || c.title) }),
         el("button", { type: "button", class: "btn small ghost", text: "以本案事实检索", onclick: () => searchWithFacts(c) })
       ),
       // guiding cases use the headings of the SPC's published format
@@ -918,6 +918,8 @@
       if (list && j && j.charges) list.replaceChildren(...j.charges.map((c) => el("option", { value: c })));
     })
     .catch(() => {});
+  // the inbox (its own script below) opens pushed cases in the same drawer
+  window.leianOpenCase = openCase;
   $("#q").focus();
 })();
 
@@ -955,19 +957,29 @@
   function item(p) {
     const li = node("li", "inbox-item" + (p.acked_at ? " read" : ""));
     li.dataset.pushId = p.id;
+    li.dataset.caseId = p.case_id;
     const head = node("div", "inbox-head");
     head.append(node("span", "badge tier-" + p.tier, p.tier_label));
     if (p.must_follow) head.append(node("span", "badge must", "应当参照"));
-    const title = node("span", "inbox-title", p.case_title || p.case_id);
+    const title = node("a", "inbox-title", p.case_title || p.case_id);
+    title.href = "#case/" + encodeURIComponent(p.case_id);
+    title.addEventListener("click", (e) => {
+      e.preventDefault();
+      open(p);
+    });
     head.append(title, node("span", "inbox-score", "相关度 " + Number(p.score).toFixed(2)));
-    li.append(head, node("p", "inbox-reason", p.reason));
+    li.append(head, node("p", "inbox-reason", "推送理由：" + p.reason));
     const tools = node("div", "inbox-tools");
-    const btn = (label, fn) => {
-      const b = node("button", "btn ghost small", label);
+    const btn = (label, fn, cls) => {
+      const b = node("button", cls || "btn ghost small", label);
       b.type = "button";
       b.addEventListener("click", () => fn().then(load).catch((e) => ($("#inbox-status").textContent = e.message)));
       return b;
     };
+    const openBtn = node("button", "btn small inbox-open", "打开案例");
+    openBtn.type = "button";
+    openBtn.addEventListener("click", () => open(p));
+    tools.append(openBtn);
     if (!p.acked_at) tools.append(btn("标为已读", () => call("POST", "/v1/pushes/" + p.id + "/ack")));
     tools.append(
       btn(p.useful === true ? "✓ 有用" : "有用", () => call("POST", "/v1/pushes/" + p.id + "/feedback", { useful: true })),
@@ -976,17 +988,36 @@
     li.append(tools);
     return li;
   }
+  // opening a pushed case reads it: it is marked read as it opens
+  function open(p) {
+    if (window.leianOpenCase) window.leianOpenCase(p.case_id);
+    if (!p.acked_at) call("POST", "/v1/pushes/" + p.id + "/ack").then(load).catch(() => {});
+  }
+  function group(g) {
+    const li = node("li", "inbox-group");
+    if (g.pending_case) li.dataset.pendingCase = g.pending_case;
+    const head = node("div", "inbox-group-head");
+    head.append(node("h3", "inbox-group-title", g.title));
+    head.append(node("span", "inbox-group-count", g.pushes.length + " 件" + (g.unread ? "，未读 " + g.unread : "")));
+    const ul = node("ul", "inbox-items");
+    ul.append(...g.pushes.map(item));
+    li.append(head, ul);
+    return li;
+  }
   async function load() {
     if (!key()) {
       $("#inbox-status").textContent = "填写密钥后显示本院的推送";
       return;
     }
     try {
-      const q = $("#inbox-unacked").checked ? "?unacked=true&limit=1000" : "?limit=1000";
+      const q = ($("#inbox-unacked").checked ? "?unacked=true&" : "?") + "limit=1000&grouped=true";
       const j = await call("GET", "/v1/pushes" + q);
-      const pushes = (j.pushes || []).slice().reverse();
-      list.replaceChildren(...pushes.map(item));
-      $("#inbox-status").textContent = pushes.length ? "共 " + pushes.length + " 条推送（最新在前）" : "暂无推送";
+      const groups = j.groups || [];
+      list.replaceChildren(...groups.map(group));
+      const n = groups.reduce((a, g) => a + g.pushes.length, 0);
+      $("#inbox-status").textContent = n
+        ? "共 " + n + " 条推送，按待决案件分组；每组指导性案例在前，其余按相关度"
+        : "暂无推送";
     } catch (e) {
       $("#inbox-status").textContent = e.message;
     }

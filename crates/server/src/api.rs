@@ -323,7 +323,7 @@ impl HitOut {
             tier: case.tier.as_str().into(),
             tier_label: case.tier.label_zh().into(),
             must_follow: case.tier.must_follow(),
-            title: case.title.clone(),
+            title: case.display_title(),
             court: case.court.clone(),
             court_level: case.court_level.map(|l| l.as_str().to_string()),
             case_number: case.case_number.as_ref().map(|n| n.raw.clone()),

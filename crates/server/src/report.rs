@@ -150,7 +150,7 @@ impl Report {
                         };
                         ReportCase {
                             id: c.id.to_string(),
-                            title: c.title.clone(),
+                            title: c.display_title(),
                             case_number: c.case_number.as_ref().map(|n| n.raw.clone()),
                             court: c.court.clone(),
                             date: c.date.map(|d| d.to_string()),

@@ -43,11 +43,14 @@ pub(crate) async fn get_case(
             s.store
                 .append_audit(&caller.0, "view_case", &id, std::slice::from_ref(&id))?;
             let tier = case.tier;
+            let display_title = case.display_title();
             let mut v = serde_json::to_value(&case)
                 .map_err(|e| AppError::Internal(format!("case json: {e}")))?;
             if let Some(o) = v.as_object_mut() {
                 o.insert("tier_label".into(), tier.label_zh().into());
                 o.insert("must_follow".into(), tier.must_follow().into());
+                // the stored title may be empty; what to show is made from what the case has
+                o.insert("display_title".into(), display_title.into());
             }
             Ok(v)
         })

@@ -379,9 +379,14 @@ pub(crate) struct InboxParams {
     after: Option<i64>,
     /// Default 100, at most 1000.
     limit: Option<u32>,
+    /// Also answer `groups`: the same pushes grouped by pending case or subscription,
+    /// 指导性案例 first then by score, each group titled with its pending case.
+    #[serde(default)]
+    grouped: bool,
 }
 
-/// The caller's court's pushes (inbox), oldest first.
+/// The caller's court's pushes (inbox), oldest first; with `grouped=true` also grouped
+/// by what they were pushed for.
 #[utoipa::path(
     get, path = "/v1/pushes", tag = "push",
     params(InboxParams),
@@ -400,17 +405,39 @@ pub(crate) async fn inbox(
         after: p.after,
         limit: p.limit,
     };
-    let pushes = on_pushes(&state, move |s| {
+    let grouped = p.grouped;
+    let out = on_pushes(&state, move |s| {
         let hidden = caller.hidden(&s.store)?;
-        Ok(s.pushes
+        let pushes: Vec<_> = s
+            .pushes
             .store()
             .pushes(&caller.0.court, &filter)?
             .into_iter()
             .filter(|x| !hidden.contains(&x.case_id))
-            .collect::<Vec<_>>())
+            .collect();
+        if !grouped {
+            return Ok(json!({ "pushes": pushes }));
+        }
+        let titles: std::collections::HashMap<String, String> = s
+            .pushes
+            .store()
+            .pending_of_court(&caller.0.court)?
+            .into_iter()
+            .map(|p| {
+                let title = if p.title.trim().is_empty() {
+                    let start: String = p.facts.trim().chars().take(24).collect();
+                    format!("待决案件：{start}…")
+                } else {
+                    p.title.trim().to_string()
+                };
+                (p.id, title)
+            })
+            .collect();
+        let groups = leian_push::inbox::group_inbox(pushes.clone(), |id| titles.get(id).cloned());
+        Ok(json!({ "pushes": pushes, "groups": groups }))
     })
     .await?;
-    Ok(Json(json!({ "pushes": pushes })))
+    Ok(Json(out))
 }
 
 fn no_push(id: i64) -> AppError {
