@@ -169,10 +169,21 @@ fn search_without_index_says_how_to_make_one() {
 #[test]
 fn authority_order_puts_guiding_cases_first() {
     let index = sample_index();
-    let plain = search_json(index.path(), &["--top-k", "10", "被告人盗窃他人财物"]);
+    // this test is about ordering: the relevance floor is off
+    let plain = search_json(
+        index.path(),
+        &["--top-k", "10", "--floor", "0", "被告人盗窃他人财物"],
+    );
     let ordered = search_json(
         index.path(),
-        &["--top-k", "10", "--authority-order", "被告人盗窃他人财物"],
+        &[
+            "--top-k",
+            "10",
+            "--floor",
+            "0",
+            "--authority-order",
+            "被告人盗窃他人财物",
+        ],
     );
     assert!(
         plain[0]["tier"] != "guiding",

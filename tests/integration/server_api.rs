@@ -862,3 +862,78 @@ fn search_api_and_cli_share_the_default_legal_ranking() {
     assert_eq!(v["ranking"], "fusion");
     assert!(v["hits"][0]["explain"]["legal"].is_null());
 }
+
+/// The relevance floor: a query nothing in the sample is similar to gets an honest
+/// "nothing similar" (no hit, no guiding case marked 应当参照); with the floor off the
+/// same query returns the weak matches it turned away; on-topic hits carry a relevance
+/// at or above the floor, and similar cases / reports apply it too.
+#[test]
+fn off_topic_queries_get_nothing_similar_instead_of_a_guiding_case() {
+    let f = start(true, None);
+    for off in [
+        "量子计算机专利侵权",
+        "红烧肉的家常做法",
+        "明天北京的天气怎么样",
+    ] {
+        let v = f
+            .post(
+                "/v1/search",
+                &f.judge_a,
+                &json!({"query": off, "top_k": 20}),
+            )
+            .json();
+        assert_eq!(v["nothing_similar"], true, "{off}: {v}");
+        assert_eq!(v["hits"].as_array().map(Vec::len), Some(0), "{off}: {v}");
+        let floor = v["floor"].as_f64().expect("the floor applied is named");
+        assert!(floor > 0.0 && floor < 1.0);
+        // turned off, the floor's work shows: weak matches come back, each below it
+        let weak = f
+            .post(
+                "/v1/search",
+                &f.judge_a,
+                &json!({"query": off, "top_k": 20, "floor": 0}),
+            )
+            .json();
+        assert_eq!(weak["nothing_similar"], false);
+        assert!(weak["floor"].is_null());
+        for h in weak["hits"].as_array().expect("hits") {
+            let rel = h["relevance"].as_f64().expect("relevance");
+            assert!(rel < floor, "{off}: a hit above the floor was hidden: {h}");
+        }
+    }
+    // at least one off-topic query does match something weakly: the test can fail
+    let weak = f
+        .post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": "量子计算机专利侵权 手机", "top_k": 20, "floor": 0}),
+        )
+        .json();
+    assert!(!weak["hits"].as_array().expect("hits").is_empty(), "{weak}");
+    // on topic: hits, each at or above the floor
+    let v = f
+        .post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": "醉酒驾驶机动车", "top_k": 20}),
+        )
+        .json();
+    assert_eq!(v["nothing_similar"], false);
+    let hits = v["hits"].as_array().expect("hits");
+    assert!(!hits.is_empty(), "{v}");
+    let floor = v["floor"].as_f64().expect("floor");
+    for h in hits {
+        assert!(
+            h["relevance"].as_f64().expect("relevance") >= floor - 1e-6,
+            "{h}"
+        );
+    }
+    // a floor outside 0..=1 is a clear 400
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "floor": 1.5}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("floor"), "{}", r.body);
+}

@@ -200,6 +200,38 @@ fn consistency_check_shows_a_chart_next_to_the_draft_in_chromium() {
     s.screenshot(&out_dir.join("web_page_consistency.png"));
 }
 
+/// An off-topic query gets the honest answer, not a guiding case marked 应当参照.
+#[test]
+fn off_topic_query_shows_nothing_similar_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let site = Site::on_sample();
+    let (server, out_dir) = (&site.server, &site.out_dir);
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("tempdir");
+    let s = driver.session(&chromium, profile.path());
+    s.navigate(&server.url("/"));
+    s.send_keys(&s.find("#q"), "量子计算机专利侵权\u{E007}");
+    let text = s.wait_text("#results .nothing-similar", "the honest answer");
+    assert!(text.contains("未检索到足够相似的案例"), "{text}");
+    assert_eq!(
+        s.script("return document.querySelectorAll('#results .badge.must').length"),
+        json!(0),
+        "no case marked 应当参照"
+    );
+    assert_eq!(
+        s.script("return document.querySelectorAll('#results .hit').length"),
+        json!(0)
+    );
+    // a query on point still finds its cases
+    s.script("document.querySelector('#q').value = ''; return 1");
+    s.send_keys(&s.find("#q"), "醉酒驾驶\u{E007}");
+    let hits = s.wait_text("#results .hit", "search results");
+    assert!(hits.contains("危险驾驶罪"), "{hits}");
+    s.screenshot(&out_dir.join("web_page_nothing_similar.png"));
+}
+
 /// The push inbox: a pending case registered on the page gets its pushes grouped under its
 /// title, the guiding case (应当参照) first, and a pushed case opens in the drawer.
 #[test]

@@ -23,6 +23,9 @@ pub(crate) enum EvalCommand {
     Consistency(crate::eval_consistency::ConsistencyArgs),
     /// Push quality: LeCaRD queries as pending cases, candidates as decided cases.
     Push(crate::push::PushEvalArgs),
+    /// The relevance floor ("nothing similar"): chosen by k-fold CV by query on LeCaRD hits,
+    /// an unrelated slice and off-topic queries; out-of-fold figures.
+    Floor(FloorArgs),
 }
 
 #[derive(Args)]
@@ -121,6 +124,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
         EvalCommand::Bm25Cv(a) => run_bm25_cv(a),
         EvalCommand::Consistency(a) => crate::eval_consistency::run(a),
         EvalCommand::Push(a) => crate::push::run_eval(a),
+        EvalCommand::Floor(a) => run_floor(a),
     }
 }
 
@@ -425,5 +429,120 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
     }
     let report = leian_harness::bm25_cv::cross_validate(&scores, args.folds);
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+#[derive(Args)]
+pub(crate) struct FloorArgs {
+    /// Index holding the LeCaRD candidates and the guiding cases.
+    #[arg(long, default_value_os_t = crate::default_index_dir())]
+    index: PathBuf,
+    /// LeCaRD queries JSONL `{id, fact, charges}` (dev only).
+    #[arg(long)]
+    queries: PathBuf,
+    #[arg(long)]
+    qrels: PathBuf,
+    /// Off-topic queries, one per line.
+    #[arg(long, default_value = "benches/floor/off_topic.txt")]
+    off_topic: PathBuf,
+    /// CAIL2018 facts: how often a guiding case on point survives the floor.
+    #[arg(long)]
+    cail: Option<PathBuf>,
+    /// CAIL2018 facts read (from the start of the file).
+    #[arg(long, default_value_t = 300)]
+    cail_limit: usize,
+    #[arg(long, default_value_t = 8)]
+    folds: usize,
+    /// Write every sample (kind, query, coverage, guiding) as TSV here.
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    #[command(flatten)]
+    model: crate::model::ModelArgs,
+}
+
+fn run_floor(args: FloorArgs) -> Result<()> {
+    use leian_harness::floor;
+    let engine = args.model.open_engine(&args.index)?;
+    let queries = leian_harness::lecard::read_queries(&args.queries)?;
+    let qrels = leian_eval::Qrels::read(&args.qrels)?;
+    let off_topic = floor::read_text_queries(&args.off_topic)?;
+    let samples = floor::collect(&engine, &queries, &qrels, &off_topic, args.folds)?;
+    let r = floor::cross_validate(&samples, args.folds);
+    if let Some(path) = &args.dump {
+        let mut tsv =
+            String::from("kind\tquery\trelevance\tshare\tmatched_words\tdense\tguiding\n");
+        for s in &samples {
+            let dense = s.dense.map(|d| format!("{d:.4}")).unwrap_or_default();
+            tsv.push_str(&format!(
+                "{:?}\t{}\t{:.4}\t{:.4}\t{:.3}\t{dense}\t{}\n",
+                s.kind, s.query, s.coverage, s.share, s.matched_words, s.guiding
+            ));
+        }
+        std::fs::write(path, tsv).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "relevance floor, {}-fold CV by query, out of fold ({} samples)",
+        args.folds, r.samples
+    );
+    println!("| figure | value |\n|---|---|");
+    let show = |f: &floor::Floor| {
+        let dense = f
+            .dense
+            .map(|d| format!(" or cosine ≥ {d:.2}"))
+            .unwrap_or_default();
+        format!(
+            "share ≥ {:.2} or matched words ≥ {:.2}{dense}",
+            f.share, f.matched_words
+        )
+    };
+    println!(
+        "| floor chosen on all dev data (ship as FloorRule::{}) | {} |",
+        if r.chosen.dense.is_some() {
+            "WITH_MODEL"
+        } else {
+            "WORDS"
+        },
+        show(&r.chosen)
+    );
+    let floors: Vec<String> = r.fold_floors.iter().map(show).collect();
+    println!("| floors chosen per fold | {} |", floors.join("; "));
+    println!(
+        "| on-topic hits (LeCaRD grade ≥ 2, top 30) passing | {:.3} |",
+        r.on_topic_recall
+    );
+    println!(
+        "| LeCaRD queries left without an on-topic hit | {:.3} |",
+        r.on_topic_queries_emptied
+    );
+    println!(
+        "| keyword queries' (guiding 关键词) on-topic hits passing | {:.3} |",
+        r.keyword_recall
+    );
+    println!(
+        "| keyword queries left without an on-topic hit | {:.3} |",
+        r.keyword_queries_emptied
+    );
+    println!("| unrelated-slice hits passing | {:.3} |", r.unrelated_pass);
+    println!("| off-topic hits passing | {:.3} |", r.off_topic_pass);
+    println!(
+        "| off-topic queries answered with any hit | {} / {} |",
+        r.off_topic_queries_answered, r.off_topic_queries
+    );
+    println!(
+        "| off-topic queries answered with a guiding case (false 应当参照) | {} / {} |",
+        r.off_topic_false_must_follow, r.off_topic_queries
+    );
+    if let Some(cail) = &args.cail {
+        let facts = floor::read_cail_facts(cail, args.cail_limit)?;
+        let g = floor::guiding_recall(&engine, &facts, &r.chosen)?;
+        println!(
+            "| CAIL2018 facts with a guiding case on point in the top 10 | {} / {} |",
+            g.with_guiding_on_point, g.queries
+        );
+        println!(
+            "| ... where it passes the floor | {} / {} |",
+            g.passing, g.with_guiding_on_point
+        );
+    }
     Ok(())
 }

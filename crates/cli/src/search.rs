@@ -86,6 +86,10 @@ pub(crate) struct RankArgs {
     /// ranking) or `fusion` (the fused BM25/dense lists only).
     #[arg(long, default_value = "legal")]
     pub(crate) ranking: leian_engine::Ranking,
+    /// Relevance floor (0..=1; 0 turns it off): hits covering less of the query are not
+    /// answered. Default: the engine's cross-validated floor (`leian eval floor`).
+    #[arg(long)]
+    pub(crate) floor: Option<f32>,
 }
 
 impl RankArgs {
@@ -102,7 +106,14 @@ impl RankArgs {
     }
 
     pub(crate) fn query(&self, text: String, top_k: usize, filters: Filters) -> Result<Query> {
+        let floor = match self.floor {
+            None => Some(Query::DEFAULT_FLOOR),
+            Some(f) if !(0.0..=1.0).contains(&f) => bail!("--floor must be within 0..=1, got {f}"),
+            Some(f) if f == 0.0 => None,
+            Some(f) => Some(f),
+        };
         Ok(Query {
+            floor,
             mode: self.mode,
             fusion: self.fusion()?,
             authority_order: self.authority_order,
@@ -248,7 +259,11 @@ pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Resu
                     "date": h.case.date,
                     "charges": h.case.charges,
                     "snippet": h.snippet,
+                    "relevance": h.relevance,
                 });
+                if explain {
+                    v["coverage"] = serde_json::to_value(h.coverage).unwrap_or_default();
+                }
                 if explain {
                     v["explain"] = serde_json::to_value(&h.explain).unwrap_or_default();
                 }

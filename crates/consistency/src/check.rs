@@ -239,6 +239,11 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     query.mode = mode;
     query.snippets = false;
     query.depth = fetch;
+    // cases of the draft's own charges are comparable in sentence whatever words their
+    // facts share: the relevance floor guards only a search without that filter
+    if !charges_filter.is_empty() {
+        query.floor = None;
+    }
     // the default (legal) ranking compares the draft's charges with each case's
     if !draft.charges.is_empty() {
         query.legal.charges = Some(draft.charges.clone());

@@ -122,7 +122,10 @@ impl QuantisedBert {
                 get(&format!("{prefix}.bias"))?,
             )
         };
-        if config.hidden_size % config.num_attention_heads != 0 {
+        if !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
+        {
             return Err(EmbedError::InvalidArgument(format!(
                 "hidden size {} is not a multiple of {} heads",
                 config.hidden_size, config.num_attention_heads

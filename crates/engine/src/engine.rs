@@ -8,7 +8,7 @@ use crate::key::doc_key;
 use crate::legal::{LegalOptions, LegalQuery, LegalRanker};
 use crate::model::{DenseModel, CACHE_DIR};
 use leian_embed::{chunk_sections, ChunkOptions};
-use leian_index::{current_generation, CaseIndex, Filters, Hit, SearchRequest};
+use leian_index::{current_generation, CaseIndex, Coverage, Filters, Hit, SearchRequest};
 use leian_ingest::{AuthorityTier, Case, CaseId, Circumstance, StatuteArticle, StatuteRef};
 use leian_rank::{Contribution, LinearRanker};
 use serde::Serialize;
@@ -101,6 +101,64 @@ impl std::str::FromStr for Ranking {
     }
 }
 
+/// When a hit passes the relevance floor: it covers `share` of the query's informative
+/// words (idf-weighted), or `matched_words` rare words' worth of them (a long pasted
+/// fact description shares many words with a case on point, a small part of its own),
+/// or — with a model — its best chunk has cosine `dense` to the query (a case on point
+/// told in other words: 偷走 for 窃取). Chosen by 8-fold cross-validation by query
+/// (`leian eval floor`, README), once without a model and once with one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FloorRule {
+    pub share: f32,
+    pub matched_words: f32,
+    pub dense: Option<f32>,
+}
+
+impl FloorRule {
+    /// Chosen on the index without vectors.
+    pub const WORDS: FloorRule = FloorRule {
+        share: 0.45,
+        matched_words: 1.75,
+        dense: None,
+    };
+    /// Chosen on the same index with e5-small vectors.
+    pub const WITH_MODEL: FloorRule = FloorRule {
+        share: 0.50,
+        matched_words: 2.0,
+        dense: Some(0.88),
+    };
+
+    /// A hit's relevance in `[0, 1]`: half the largest of share / `share`, words /
+    /// `matched_words` and, with vectors, how far the cosine is along the 0.2 below
+    /// `dense` — so that [`Query::DEFAULT_FLOOR`] (0.5) is exactly this rule's pass
+    /// mark, and a query's own floor moves every part together.
+    pub fn relevance(&self, c: Coverage) -> f32 {
+        let mut best = (c.share / self.share.max(f32::MIN_POSITIVE))
+            .max(c.matched_words / self.matched_words.max(f32::MIN_POSITIVE));
+        if let (Some(d), Some(cos)) = (self.dense, c.dense) {
+            best = best.max(((cos - (d - 0.2)) / 0.2).max(0.0));
+        }
+        (best * Query::DEFAULT_FLOOR).min(1.0)
+    }
+
+    /// Whether a hit passes this rule at the default floor.
+    pub fn passes(&self, c: Coverage) -> bool {
+        self.relevance(c) >= Query::DEFAULT_FLOOR
+    }
+}
+
+/// Whether `case` has one of the charges / 案由 the judge gave: such a case is on topic
+/// whatever words its facts use, so the relevance floor lets it through. Inferred
+/// charges do not count (they are inferred from the very cases the floor judges).
+fn shares_given_charge(case: &Case, given: Option<&[String]>) -> bool {
+    let key = |c: &str| c.trim().trim_end_matches('罪').to_string();
+    given.is_some_and(|given| {
+        given
+            .iter()
+            .any(|g| !key(g).is_empty() && case.charges.iter().any(|c| key(c) == key(g)))
+    })
+}
+
 /// What ran for a query: decided in one place ([`Engine::ran`]) and reported in every
 /// answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,6 +168,8 @@ pub struct Ran {
     pub ranking: Ranking,
     /// The ranker's name: `fusion`, or the legal ranker's weights (`learned`, a file…).
     pub ranker: String,
+    /// The relevance floor applied (none for a filter-only listing or when turned off).
+    pub floor: Option<f32>,
 }
 
 /// A search as a judge or a program asks it.
@@ -130,6 +190,11 @@ pub struct Query {
     pub ranking: Ranking,
     /// The charges / 案由 and statutes the judge gives (charges inferred when `None`).
     pub legal: LegalQuery,
+    /// The relevance floor: hits whose [`RankedCase::relevance`] is below it are not
+    /// answered, so an off-topic query gets an honest "nothing similar" instead of a
+    /// guiding case marked 应当参照 — unless the case has a charge / 案由 the judge gave
+    /// (`legal.charges`). `None`: off.
+    pub floor: Option<f32>,
 }
 
 impl Query {
@@ -138,6 +203,9 @@ impl Query {
     /// SCM accuracy; RRF lost to BM25 on LeCaRD's corpus protocol.
     pub const DEFAULT_FUSION: Fusion = Fusion::Weighted { alpha: 0.3 };
     pub const DEFAULT_DEPTH: usize = 100;
+    /// The relevance a hit needs to be answered: the pass mark of [`FloorRule`], whose
+    /// thresholds were chosen by cross-validation (`leian eval floor`, README).
+    pub const DEFAULT_FLOOR: f32 = 0.5;
 
     pub fn new(text: impl Into<String>, top_k: usize) -> Self {
         Query {
@@ -152,6 +220,7 @@ impl Query {
             depth: Self::DEFAULT_DEPTH,
             ranking: Ranking::default(),
             legal: LegalQuery::default(),
+            floor: Some(Self::DEFAULT_FLOOR),
         }
     }
 }
@@ -199,6 +268,11 @@ pub struct RankedCase {
     pub snippet: Option<String>,
     pub matched_field: Option<String>,
     pub explain: Explain,
+    /// How much of the query the case covers, in `[0, 1]` (what the relevance floor is
+    /// applied to; see [`FloorRule::relevance`]).
+    pub relevance: f32,
+    /// The two parts of `relevance`.
+    pub coverage: Coverage,
     /// The generation that answered (all hits of one search share it).
     pub generation: u32,
 }
@@ -533,6 +607,7 @@ impl Engine {
             Ranking::Legal => Self::default_ranker_model().source.clone(),
         };
         Ran {
+            floor: query.floor.filter(|_| has_text),
             mode,
             ranking,
             ranker,
@@ -862,11 +937,77 @@ impl Engine {
             };
             ranked.sort_by(|a, b| tier(&a.0).cmp(&tier(&b.0)).then(b.1.total_cmp(&a.1)));
         }
-        let page: Vec<(CaseId, f32, Explain)> = ranked
-            .into_iter()
-            .skip(query.offset)
-            .take(query.top_k)
-            .collect();
+        // the relevance floor comes before paging: walk the ranking, measuring each case,
+        // until the page is full (a filter-only listing has nothing to cover)
+        let measure = if query.text.trim().is_empty() {
+            None
+        } else {
+            Some(g.index.coverage_measure(&query.text)?)
+        };
+        let wanted = query.offset + query.top_k;
+        // the best chunk's cosine to the query, where both have vectors: a case on point
+        // told in other words (偷走 for 窃取) covers few of the query's words
+        let dense_of: HashMap<CaseId, f32> = match (qvec, &g.dense) {
+            (Some(q), Some(d)) if measure.is_some() => {
+                let ids: Vec<CaseId> = ranked.iter().map(|r| r.0.clone()).collect();
+                let by_key: HashMap<u64, &CaseId> =
+                    ids.iter().map(|id| (doc_key(id), id)).collect();
+                let keys: Vec<u64> = by_key.keys().copied().collect();
+                let store = d.vectors.read().map_err(|_| poisoned())?;
+                store
+                    .chunk_scores_for(q, &keys)?
+                    .into_iter()
+                    .filter_map(|(k, sims)| {
+                        let best = sims.into_iter().fold(f32::MIN, f32::max);
+                        by_key.get(&k).map(|id| ((*id).clone(), best))
+                    })
+                    .collect()
+            }
+            _ => HashMap::new(),
+        };
+        let rule = if qvec.is_some() && g.dense.is_some() {
+            FloorRule::WITH_MODEL
+        } else {
+            FloorRule::WORDS
+        };
+        let mut passing: Vec<(CaseId, f32, Explain, Coverage)> = Vec::with_capacity(wanted);
+        for (id, score, explain) in ranked {
+            if passing.len() >= wanted {
+                break;
+            }
+            let coverage = match &measure {
+                None => Coverage {
+                    share: 1.0,
+                    matched_words: 0.0,
+                    dense: None,
+                },
+                Some(m) => {
+                    if !cases.contains_key(&id) {
+                        match g.index.get(&id)? {
+                            Some(c) => {
+                                cases.insert(id.clone(), c);
+                            }
+                            None => continue, // deleted since the vector list was read
+                        }
+                    }
+                    let mut c = cases.get(&id).map(|c| m.of(c)).unwrap_or_default();
+                    c.dense = dense_of.get(&id).copied();
+                    c
+                }
+            };
+            if query.floor.is_some_and(|floor| {
+                measure.is_some()
+                    && rule.relevance(coverage) < floor
+                    && !cases
+                        .get(&id)
+                        .is_some_and(|c| shares_given_charge(c, query.legal.charges.as_deref()))
+            }) {
+                continue;
+            }
+            passing.push((id, score, explain, coverage));
+        }
+        let page: Vec<(CaseId, f32, Explain, Coverage)> =
+            passing.into_iter().skip(query.offset).collect();
         // snippets for the page only, from a BM25 pass restricted to the page's ids
         let mut snippets: HashMap<CaseId, (Option<String>, Option<String>)> = HashMap::new();
         if query.snippets && !page.is_empty() && !query.text.trim().is_empty() {
@@ -886,7 +1027,7 @@ impl Engine {
             }
         }
         let mut out = Vec::with_capacity(page.len());
-        for (id, score, explain) in page {
+        for (id, score, explain, coverage) in page {
             let case = match cases.remove(&id) {
                 Some(c) => c,
                 None => match g.index.get(&id)? {
@@ -902,6 +1043,8 @@ impl Engine {
                 snippet,
                 matched_field,
                 explain,
+                relevance: rule.relevance(coverage),
+                coverage,
                 generation: g.number(),
             });
         }

@@ -21,7 +21,7 @@ mod lifecycle;
 mod model;
 
 pub use engine::{
-    CommitStats, Engine, EngineOptions, EngineWriter, Explain, LegalExplain, Query, Ran,
+    CommitStats, Engine, EngineOptions, EngineWriter, Explain, FloorRule, LegalExplain, Query, Ran,
     RankedCase, Ranking, SearchMode,
 };
 pub use error::{EngineError, Result};

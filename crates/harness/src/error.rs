@@ -20,6 +20,8 @@ pub enum HarnessError {
     Index(#[from] leian_index::IndexError),
     #[error(transparent)]
     Ingest(#[from] leian_ingest::IngestError),
+    #[error(transparent)]
+    Engine(#[from] leian_engine::EngineError),
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;

@@ -7,6 +7,7 @@
 
 pub mod bm25_cv;
 mod error;
+pub mod floor;
 pub mod lecard;
 pub mod scm;
 

@@ -33,6 +33,7 @@ pub use case_index::{
 };
 pub use error::{IndexError, Result};
 pub use search::{
-    FactFields, FieldBoosts, Filters, Hit, Idf, QueryTf, SearchOptions, SearchRequest,
+    Coverage, CoverageMeasure, FactFields, FieldBoosts, Filters, Hit, Idf, QueryTf, SearchOptions,
+    SearchRequest,
 };
 pub use tokenizer::{legal_terms_from_charges, legal_terms_from_statutes, LegalTokenizer};

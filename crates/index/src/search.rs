@@ -6,7 +6,7 @@
 //! and summed (a disjunction). Filters are score-free (`ConstScoreQuery` with 0) and
 //! AND-ed; values within one filter field are OR-ed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CaseId, CourtLevel, StatuteRef};
@@ -243,6 +243,55 @@ pub struct Hit {
     pub matched_field: Option<String>,
 }
 
+/// How much of a query a case covers (see [`CaseIndex::coverage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Coverage {
+    /// The idf-weighted share of the query's informative tokens the case has, in `[0, 1]`.
+    pub share: f32,
+    /// The query's informative tokens the case has, each counted as its idf over the
+    /// idf of a token no case has (so a common word counts little, a rare one nearly 1).
+    pub matched_words: f32,
+    /// The best chunk's cosine to the query, when both have vectors (filled by the
+    /// engine, which holds them).
+    pub dense: Option<f32>,
+}
+
+/// A query's tokens with their weights, ready to measure cases (see
+/// [`CaseIndex::coverage_measure`]).
+pub struct CoverageMeasure {
+    tokenizer: crate::tokenizer::LegalTokenizer,
+    weights: Vec<(String, f32)>,
+    total: f32,
+    unseen_idf: f32,
+}
+
+impl CoverageMeasure {
+    /// How much of the query `case` covers, from its facts, gist and title.
+    pub fn of(&self, case: &Case) -> Coverage {
+        if self.total <= 0.0 {
+            return Coverage::default();
+        }
+        let gist = case.guiding.as_ref().map_or("", |g| g.gist.as_str());
+        let mut seen: HashSet<String> = HashSet::new();
+        for part in [case.fact_text(), gist, case.title.as_str()] {
+            for t in self.tokenizer.tokens(part) {
+                seen.insert(t.text);
+            }
+        }
+        let covered: f32 = self
+            .weights
+            .iter()
+            .filter(|(t, _)| seen.contains(t))
+            .map(|(_, w)| w)
+            .sum();
+        Coverage {
+            share: covered / self.total,
+            matched_words: covered / self.unseen_idf,
+            dense: None,
+        }
+    }
+}
+
 /// Weight of a token's matches in its other fields, beside its best field's.
 pub const FIELD_TIE_BREAKER: f32 = 0.2;
 
@@ -341,6 +390,57 @@ impl CaseIndex {
         terms.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.text.cmp(&b.text)));
         terms.truncate(self.inner.options.max_query_terms.max(1));
         Ok(terms)
+    }
+
+    /// How much of the query each case covers: the idf-weighted share of the query's
+    /// informative tokens (no stop words, single characters or numbers unless nothing
+    /// else is left; see [`crate::snippet::highlight_terms`]) that occur in the case's
+    /// facts, gist or title. In `[0, 1]`, comparable across queries and cases: a token
+    /// the index has never seen weighs most and is covered by no case, so an off-topic
+    /// query (`量子计算机专利侵权`) covers little of anything. Also the words matched,
+    /// not divided by the query's: a long pasted fact description shares dozens of
+    /// informative words with a case on point though they are a small share of its own.
+    /// Each counts its idf over the idf of a word no case has, so the count means the
+    /// same in a sample of 30 cases and an archive of a million. The relevance floor is
+    /// a threshold on the two.
+    pub fn coverage(&self, text: &str, cases: &[&Case]) -> Result<Vec<Coverage>> {
+        let measure = self.coverage_measure(text)?;
+        Ok(cases.iter().map(|c| measure.of(c)).collect())
+    }
+
+    /// What [`Self::coverage`] weighs the query's tokens with, computed once for a query
+    /// and then applied to as many cases as needed.
+    pub fn coverage_measure(&self, text: &str) -> Result<CoverageMeasure> {
+        let searcher = self.searcher();
+        let mut tokens: HashMap<String, f32> = HashMap::new();
+        for token in self.inner.tokenizer.tokens(text) {
+            if !STOP_TOKENS.contains(&token.text.as_str()) {
+                tokens.insert(token.text, 0.0);
+            }
+        }
+        let tokens = crate::snippet::highlight_terms(&tokens);
+        let n = searcher.num_docs() as f32;
+        let fields = [
+            self.inner.fields.facts,
+            self.inner.fields.gist,
+            self.inner.fields.title,
+        ];
+        let mut weights: Vec<(String, f32)> = Vec::with_capacity(tokens.len());
+        for token in tokens.into_keys() {
+            let mut df = 0u64;
+            for field in fields {
+                df = df.max(searcher.doc_freq(&Term::from_field_text(field, &token))?);
+            }
+            let df = (df as f32).min(n);
+            weights.push((token, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
+        }
+        let total: f32 = weights.iter().map(|(_, w)| w).sum();
+        Ok(CoverageMeasure {
+            tokenizer: self.inner.tokenizer.clone(),
+            weights,
+            total,
+            unseen_idf: (1.0 + (n + 0.5) / 0.5).ln(),
+        })
     }
 
     /// The mean Okapi idf over the facts vocabulary (what [`Idf::Okapi`] floors common
@@ -1080,6 +1180,42 @@ mod tests {
             .unwrap();
         let free_zj = free.iter().find(|h| h.id.as_str() == "t:theft-zj").unwrap();
         assert!((free_zj.score - scores[0].1).abs() < 1e-5);
+    }
+
+    #[test]
+    fn coverage_is_high_on_topic_and_low_off_topic() {
+        let (_dir, index) = fixture();
+        let theft = index.get(&CaseId::new("t:theft-zj")).unwrap().unwrap();
+        let robbery = index.get(&CaseId::new("t:robbery")).unwrap().unwrap();
+        let share = |v: Vec<Coverage>| v.iter().map(|c| c.share).collect::<Vec<f32>>();
+        let on = share(index.coverage("扒窃手机", &[&theft, &robbery]).unwrap());
+        assert!(
+            (on[0] - 1.0).abs() < 1e-6,
+            "both words in the theft: {on:?}"
+        );
+        assert!(on[1] < on[0], "{on:?}");
+        // words the index has never seen weigh most and nothing covers them
+        let off = share(
+            index
+                .coverage("量子计算机专利侵权", &[&theft, &robbery])
+                .unwrap(),
+        );
+        assert!(off.iter().all(|&c| c < 0.2), "{off:?}");
+        // half the query's words: partial coverage, between the two
+        let half_c = index.coverage("扒窃手机 量子纠缠", &[&theft]).unwrap();
+        let half = share(half_c.clone());
+        assert!(half[0] > off[0] && half[0] < on[0], "{half:?}");
+        // the same words matched: the same count, whatever else the query holds
+        let whole = index.coverage("扒窃手机", &[&theft]).unwrap();
+        assert!((half_c[0].matched_words - whole[0].matched_words).abs() < 1e-4);
+        assert!(whole[0].matched_words > 0.0);
+        for c in on.iter().chain(&off).chain(&half) {
+            assert!((0.0..=1.0).contains(c));
+        }
+        assert_eq!(
+            index.coverage("", &[&theft]).unwrap(),
+            vec![Coverage::default()]
+        );
     }
 
     #[test]

@@ -422,12 +422,19 @@
     resultsBox.setAttribute("aria-busy", "false");
     if (!state.hits.length) {
       resultsBox.replaceChildren(
-        el(
-          "div",
-          { class: "empty" },
-          el("p", { class: "empty-title", text: "未找到相关案例" }),
-          el("p", { text: "可尝试减少关键词、放宽筛选条件，或改用混合检索。" })
-        )
+        state.nothingSimilar
+          ? el(
+              "div",
+              { class: "empty nothing-similar" },
+              el("p", { class: "empty-title", text: "未检索到足够相似的案例" }),
+              el("p", { text: "库中案例与所述内容的相关度均低于可信门槛，未予列出，也没有应当参照的指导性案例。请补充案情要素（罪名、行为、后果）或换用其他表述。" })
+            )
+          : el(
+              "div",
+              { class: "empty" },
+              el("p", { class: "empty-title", text: "未找到相关案例" }),
+              el("p", { text: "可尝试减少关键词、放宽筛选条件，或改用混合检索。" })
+            )
       );
       statusBox.textContent = "共 0 件";
       $("#more").hidden = true;
@@ -458,6 +465,7 @@
       const res = await api("POST", "/v1/search", body);
       state.hits = res.hits || [];
       state.groups = res.groups || [];
+      state.nothingSimilar = !!res.nothing_similar;
       state.total = state.hits.length;
       renderResults(res.took_ms, res.mode);
       return true;

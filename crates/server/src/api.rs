@@ -142,6 +142,11 @@ pub struct SearchBody {
     /// Add each hit's ranking explanation.
     #[serde(default)]
     pub explain: bool,
+    /// The relevance floor (0..=1): hits below it are not answered, so a query nothing
+    /// is similar to gets `nothing_similar` rather than a weak match. Default: the
+    /// engine's cross-validated floor; 0 turns it off.
+    #[serde(default)]
+    pub floor: Option<f32>,
 }
 
 /// Full-width ASCII (ＡＢＣ１２３) to half-width and the ideographic space to a space.
@@ -269,6 +274,14 @@ impl SearchBody {
             statutes: self.statutes.iter().map(|s| s.to_ref()).collect(),
         };
         q.ranking = self.ranking.to_ranking();
+        q.floor = match self.floor {
+            None => Some(Query::DEFAULT_FLOOR),
+            Some(f) if !(0.0..=1.0).contains(&f) => {
+                return Err(AppError::InvalidRequest("floor must be in 0..=1".into()))
+            }
+            Some(f) if f == 0.0 => None,
+            Some(f) => Some(f),
+        };
         q.filters = self.filters.to_filters()?;
         q.mode = self.mode.to_mode();
         q.fusion = fusion;
@@ -304,6 +317,10 @@ pub struct HitOut {
     pub snippet: Option<String>,
     /// 裁判要点 of a guiding case.
     pub gist: Option<String>,
+    /// How much of the query the case covers (0..=1), what the relevance floor is
+    /// applied to; absent outside a search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevance: Option<f32>,
     /// Ranking explanation, when asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -336,6 +353,7 @@ impl HitOut {
                 .as_ref()
                 .map(|g| g.gist.clone())
                 .filter(|g| !g.is_empty()),
+            relevance: None,
             explain,
         }
     }
@@ -346,7 +364,10 @@ impl HitOut {
         } else {
             None
         };
-        HitOut::new(&r.case, r.score, r.snippet.clone(), explain)
+        HitOut {
+            relevance: Some(r.relevance),
+            ..HitOut::new(&r.case, r.score, r.snippet.clone(), explain)
+        }
     }
 }
 
@@ -390,6 +411,11 @@ pub struct SearchResponse {
     /// engine decided them ([`leian_engine::Engine::ran`]).
     pub ranking: String,
     pub ranker: String,
+    /// True when the query had text and no case passed the relevance floor: an honest
+    /// "nothing similar" (the page says so instead of showing weak matches).
+    pub nothing_similar: bool,
+    /// The relevance floor applied (absent: off).
+    pub floor: Option<f32>,
     pub took_ms: u64,
 }
 

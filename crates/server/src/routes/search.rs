@@ -62,10 +62,12 @@ pub(crate) fn response(
         .collect();
     SearchResponse {
         groups: groups(&hits),
+        nothing_similar: hits.is_empty() && ran.floor.is_some(),
         hits,
         mode: ran.mode.as_str().into(),
         ranking: ran.ranking.as_str().into(),
         ranker: ran.ranker.clone(),
+        floor: ran.floor,
         took_ms: started.elapsed().as_millis() as u64,
     }
 }
