@@ -212,6 +212,13 @@ fn off_topic_query_shows_nothing_similar_in_chromium() {
     let profile = tempfile::tempdir().expect("tempdir");
     let s = driver.session(&chromium, profile.path());
     s.navigate(&server.url("/"));
+    // a server without a model offers keyword search only
+    let mode = s.wait_script(
+        "const m = document.querySelector('#mode');\
+         return m.value === 'bm25' && m.querySelector('option[value=hybrid]').disabled ? m.value : ''",
+        "the mode selector to show what the server can do",
+    );
+    assert_eq!(mode, "bm25");
     s.send_keys(&s.find("#q"), "量子计算机专利侵权\u{E007}");
     let text = s.wait_text("#results .nothing-similar", "the honest answer");
     assert!(text.contains("未检索到足够相似的案例"), "{text}");

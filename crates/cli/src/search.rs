@@ -109,7 +109,7 @@ impl RankArgs {
         let floor = match self.floor {
             None => Some(Query::DEFAULT_FLOOR),
             Some(f) if !(0.0..=1.0).contains(&f) => bail!("--floor must be within 0..=1, got {f}"),
-            Some(f) if f == 0.0 => None,
+            Some(0.0) => None,
             Some(f) => Some(f),
         };
         Ok(Query {

@@ -919,6 +919,21 @@
     });
   }
   countFilters();
+  // the mode selector offers what the server can do: without a model, keywords only
+  fetch("/healthz")
+    .then((r) => r.json())
+    .then((h) => {
+      if (!h || h.dense) return;
+      const sel = $("#mode");
+      for (const o of sel.options) {
+        if (o.value !== "bm25") {
+          o.disabled = true;
+          o.textContent = o.textContent.replace(/（.*）$/, "") + "（未加载语义模型）";
+        }
+      }
+      sel.value = "bm25";
+    })
+    .catch(() => {});
   // completion of 罪名 / 案由 from the charges the indexed cases carry
   api("GET", "/v1/charges")
     .then((j) => {

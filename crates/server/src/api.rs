@@ -279,7 +279,7 @@ impl SearchBody {
             Some(f) if !(0.0..=1.0).contains(&f) => {
                 return Err(AppError::InvalidRequest("floor must be in 0..=1".into()))
             }
-            Some(f) if f == 0.0 => None,
+            Some(0.0) => None,
             Some(f) => Some(f),
         };
         q.filters = self.filters.to_filters()?;

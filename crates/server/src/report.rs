@@ -189,6 +189,38 @@ impl Report {
         } else {
             format!("经检索，共发现类案{total}件，均无指导性案例，可作为裁判的参考。")
         };
+        // the header is never a placeholder: what the judge left blank comes from the
+        // search itself (its facts, its charges) and the searcher's court
+        let mut pending_case = pending_case;
+        if pending_case.facts.trim().is_empty() {
+            pending_case.facts = query.query.trim().to_string();
+        }
+        if pending_case.title.trim().is_empty() {
+            let start: String = pending_case.facts.chars().take(24).collect();
+            let charges = query
+                .charges
+                .iter()
+                .chain(query.cause.iter())
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join("、");
+            pending_case.title = match (start.is_empty(), charges.is_empty()) {
+                (_, false) => format!("待决{charges}案件"),
+                (false, true) => {
+                    let more = if pending_case.facts.chars().count() > 24 {
+                        "…"
+                    } else {
+                        ""
+                    };
+                    format!("待决案件（{start}{more}）")
+                }
+                (true, true) => "待决案件".to_string(),
+            };
+        }
+        if pending_case.court.trim().is_empty() {
+            pending_case.court = searcher.court.clone();
+        }
         Report {
             id,
             created_at,
@@ -362,6 +394,59 @@ mod tests {
             plain_text("偷走<mark>手机</mark> &lt;1&gt; &amp;"),
             "偷走手机 <1> &"
         );
+    }
+
+    #[test]
+    fn the_header_comes_from_the_search_when_the_judge_left_it_blank() {
+        let searcher = || Searcher {
+            key_id: 1,
+            name: "张法官".into(),
+            court: "甲法院".into(),
+            role: "judge".into(),
+        };
+        let build = |body: &str, pending: PendingCase| {
+            let body: SearchBody = serde_json::from_str(body).expect("body");
+            Report::build(
+                "r1".into(),
+                "2025-01-01T00:00:00Z".into(),
+                searcher(),
+                pending,
+                body,
+                None,
+                &[],
+            )
+        };
+        let r = build(
+            r#"{"query":"被告人趁被害人不备窃取手机一部，价值人民币三千元，后被抓获。"}"#,
+            PendingCase::default(),
+        );
+        assert_eq!(r.pending_case.court, "甲法院");
+        assert!(
+            r.pending_case
+                .title
+                .starts_with("待决案件（被告人趁被害人不备"),
+            "{}",
+            r.pending_case.title
+        );
+        assert!(r.pending_case.facts.contains("价值人民币三千元"));
+        let html = r.to_html();
+        assert!(html.contains("甲法院"), "{html}");
+        let r = build(
+            r#"{"query":"偷走手机","charges":["盗窃罪"]}"#,
+            PendingCase::default(),
+        );
+        assert_eq!(r.pending_case.title, "待决盗窃罪案件");
+        // what the judge gave stays
+        let r = build(
+            r#"{"query":"偷走手机"}"#,
+            PendingCase {
+                title: "王某盗窃案".into(),
+                court: "乙法院".into(),
+                ..PendingCase::default()
+            },
+        );
+        assert_eq!(r.pending_case.title, "王某盗窃案");
+        assert_eq!(r.pending_case.court, "乙法院");
     }
 
     #[test]
