@@ -512,6 +512,41 @@ fn bad_input_gets_json_errors_never_500() {
     );
     let r = f.get("/v1/statutes/刑法/abc", &f.judge_a);
     assert_eq!(r.status, 400);
+    // a path that is not UTF-8 once decoded: the JSON error shape, not plain text
+    let r = f.get("/v1/cases/%FF%FE", &f.judge_a);
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request"),
+        "{}",
+        r.body
+    );
+    // a push id that is not a number: the same shape
+    let r = request(a, "POST", "/v1/pushes/abc/ack", k, Some(b"{}"));
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (400, "invalid_request"),
+        "{}",
+        r.body
+    );
+    // a 5,000-character id is not echoed whole
+    let long_id = "x".repeat(5_000);
+    let r = f.get(&format!("/v1/cases/{long_id}"), &f.judge_a);
+    assert_eq!((r.status, r.error_code().as_str()), (404, "not_found"));
+    let message = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        message.chars().count() < 400 && message.contains("xxxx"),
+        "{} characters: {}",
+        message.chars().count(),
+        &message[..message.len().min(100)]
+    );
+    // browsers asking for the icon get one
+    let r = request(a, "GET", "/favicon.ico", None, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+    assert!(r.body.contains("<svg"));
 }
 
 #[test]

@@ -146,6 +146,18 @@ fn engine_parts(e: &EngineError) -> (StatusCode, &'static str, String) {
     }
 }
 
+/// Longest error message answered: an echoed id or query (a 5,000-character id) is cut.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+fn bounded_message(message: String) -> String {
+    if message.chars().count() <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let mut cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    cut.push_str("…(truncated)");
+    cut
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
@@ -155,7 +167,7 @@ impl IntoResponse for AppError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_string(),
-                message,
+                message: bounded_message(message),
             },
         };
         (status, axum::Json(body)).into_response()

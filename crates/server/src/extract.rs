@@ -1,5 +1,6 @@
 //! Extractors that answer rejections in the API's error format: the caller's key
-//! ([`Caller`]), JSON bodies ([`AppJson`]) and query strings ([`AppQuery`]).
+//! ([`Caller`]), JSON bodies ([`AppJson`]), path parameters ([`AppPath`]) and query
+//! strings ([`AppQuery`]).
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -88,6 +89,29 @@ fn json_rejection(r: JsonRejection) -> AppError {
             AppError::BadJson("expected `Content-Type: application/json`".into())
         }
         other => AppError::BadJson(other.body_text()),
+    }
+}
+
+/// `Path<T>` whose rejections (a segment that is not UTF-8 once percent-decoded, a
+/// number that does not parse) are [`AppError`]s, answered in the JSON error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AppPath<T>(pub(crate) T);
+
+impl<S, T> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(AppPath(v)),
+            Err(e) => Err(AppError::InvalidRequest(format!(
+                "bad path parameter: {}",
+                e.body_text()
+            ))),
+        }
     }
 }
 

@@ -150,6 +150,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(system::index_html))
         .route("/app.js", get(system::app_js))
         .route("/style.css", get(system::style_css))
+        .route("/favicon.ico", get(system::favicon))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/v1/openapi.json", get(system::openapi))

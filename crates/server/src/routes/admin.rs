@@ -2,10 +2,11 @@
 
 use crate::api::VisibilityBody;
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::{AppJson, AppQuery, Caller};
 use crate::state::AppState;
 use crate::store::{AuditFilter, AuditRow, KeyInfo};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use leian_ingest::CaseId;
 

@@ -2,10 +2,11 @@
 
 use crate::api::{ModeParam, SearchResponse};
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::{AppQuery, Caller};
 use crate::routes::search::response;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use leian_engine::{Query, SearchMode};
 use leian_ingest::CaseId;

@@ -4,9 +4,10 @@
 
 use crate::clock::now_iso;
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::Caller;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use leian_engine::{RebuildOptions, RebuildProgress, RebuildReport};

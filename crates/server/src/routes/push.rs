@@ -5,9 +5,10 @@
 
 use crate::api::StatuteParam;
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::{AppJson, AppQuery, Caller};
 use crate::state::{AppState, Shared};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;

@@ -3,13 +3,14 @@
 use crate::api::{ReportBody, ReportFormat};
 use crate::clock::now_iso;
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::{AppJson, AppQuery, Caller};
 use crate::report::{Report, Searcher};
 use crate::routes::cases::similar_cases;
 use crate::routes::search::search_cases;
 use crate::state::AppState;
 use crate::store::Store;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

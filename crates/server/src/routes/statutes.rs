@@ -2,9 +2,10 @@
 
 use crate::api::{normalize_law, normalize_width, HitOut, StatuteResponse};
 use crate::error::{AppError, Result};
+use crate::extract::AppPath as Path;
 use crate::extract::{AppQuery, Caller};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use leian_index::{Filters, SearchRequest};
 use leian_ingest::StatuteRef;
