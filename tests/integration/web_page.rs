@@ -239,6 +239,71 @@ fn off_topic_query_shows_nothing_similar_in_chromium() {
     s.screenshot(&out_dir.join("web_page_nothing_similar.png"));
 }
 
+/// The consistency check shows the statutory range (法定刑) of 危险驾驶罪, read from the
+/// statute text: 有期徒刑 24 months is not a penalty the article allows (拘役 only).
+#[test]
+fn consistency_shows_the_statutory_bound_for_dangerous_driving_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let Some(data) = crate::shared_data() else {
+        return;
+    };
+    let out_dir = repo().join("target/test-output");
+    std::fs::create_dir_all(&out_dir).expect("create target/test-output");
+    let index = tempfile::tempdir().expect("tempdir");
+    leian_ok(&[
+        "ingest",
+        path_str(&repo().join("sample")),
+        path_str(&data.join("statutes/articles.jsonl")),
+        "--index",
+        path_str(index.path()),
+        "--quiet",
+    ]);
+    let server = Server::start(index.path(), &out_dir);
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("tempdir");
+    let s = driver.session(&chromium, profile.path());
+    s.navigate(&server.url("/"));
+    s.send_keys(
+        &s.find("#draft"),
+        "被告人方某饮酒后驾驶小型轿车在城市道路上行驶，被执勤民警查获，经检验其血液中乙醇含量为150mg/100ml。",
+    );
+    s.send_keys(&s.find("#charges"), "危险驾驶罪");
+    s.click(&s.find("#consistency-form summary"));
+    s.script("document.querySelector('#proposed-penalty').value = 'fixed_term'; return 1");
+    s.send_keys(&s.find("#proposed-term"), "24");
+    s.click(&s.find("#consistency-btn"));
+    let block = s.wait_text("#consistency .statutory", "the statutory range");
+    assert!(
+        block.contains("危险驾驶罪") && block.contains("第133条之1"),
+        "{block}"
+    );
+    assert!(block.contains("处拘役，并处罚金"), "{block}");
+    assert!(block.contains("不是该罪法定的刑种"), "{block}");
+    assert_eq!(
+        s.script("return document.querySelectorAll('#consistency .statutory.outside').length"),
+        json!(1)
+    );
+    let level = s.text(&s.find("#consistency .level"));
+    assert!(level.contains("偏离预警"), "{level}");
+    // 拘役 2 months is within the range: the band is marked, nothing is outside
+    s.script("document.querySelector('#proposed-penalty').value = 'detention'; return 1");
+    s.script("document.querySelector('#proposed-term').value = ''; return 1");
+    s.send_keys(&s.find("#proposed-term"), "2");
+    s.click(&s.find("#consistency-btn"));
+    s.wait_script(
+        "const v = document.querySelector('#consistency .statutory-verdict');\
+         return v && v.innerText.includes('在法定刑幅度内') ? v.innerText : ''",
+        "the proposal within the range",
+    );
+    assert_eq!(
+        s.script("return document.querySelectorAll('#consistency .band.here').length"),
+        json!(1)
+    );
+    s.screenshot(&out_dir.join("web_page_statutory.png"));
+}
+
 /// The push inbox: a pending case registered on the page gets its pushes grouped under its
 /// title, the guiding case (应当参照) first, and a pushed case opens in the drawer.
 #[test]

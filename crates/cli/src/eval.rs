@@ -26,6 +26,9 @@ pub(crate) enum EvalCommand {
     /// The relevance floor ("nothing similar"): chosen by k-fold CV by query on LeCaRD hits,
     /// an unrelated slice and off-topic queries; out-of-fold figures.
     Floor(FloorArgs),
+    /// Statutory ranges (法定刑) derived from the statute text against real judgments:
+    /// how many CAIL2018 terms fall outside their charge's range (should be ~0).
+    Statutory(StatutoryArgs),
 }
 
 #[derive(Args)]
@@ -125,6 +128,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
         EvalCommand::Consistency(a) => crate::eval_consistency::run(a),
         EvalCommand::Push(a) => crate::push::run_eval(a),
         EvalCommand::Floor(a) => run_floor(a),
+        EvalCommand::Statutory(a) => run_statutory(a),
     }
 }
 
@@ -543,6 +547,37 @@ fn run_floor(args: FloorArgs) -> Result<()> {
             "| ... where it passes the floor | {} / {} |",
             g.passing, g.with_guiding_on_point
         );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub(crate) struct StatutoryArgs {
+    /// Index holding the statutes (`leian ingest ../shared/data/statutes/articles.jsonl`).
+    #[arg(long, default_value_os_t = crate::default_index_dir())]
+    index: PathBuf,
+    /// CAIL2018 facts JSONL `{id, charges, term_months}`.
+    #[arg(long)]
+    cail: PathBuf,
+}
+
+fn run_statutory(args: StatutoryArgs) -> Result<()> {
+    let engine = crate::model::ModelArgs::none().open_engine(&args.index)?;
+    let c = leian_harness::statutory::coverage(&engine, &args.cail)?;
+    println!(
+        "one-charge CAIL2018 rows with a term: {}; with a derived range: {}; outside it: {}",
+        c.rows,
+        c.with_range,
+        c.outside.len()
+    );
+    for o in &c.outside {
+        println!(
+            "  {} {} ({}) {} months; allowed: {}",
+            o.id, o.charge, o.article, o.term_months, o.allowed
+        );
+    }
+    if !c.no_range.is_empty() {
+        println!("charges without a range: {}", c.no_range.join("、"));
     }
     Ok(())
 }

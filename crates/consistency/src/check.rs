@@ -157,6 +157,10 @@ pub struct ConsistencyReport {
     /// The similar cases that share every circumstance of the draft (like with like), and
     /// the median of their terms; none when the draft states no circumstance.
     pub same_circumstances: Option<LikeCases>,
+    /// The statutory penalty range (法定刑) of each charge whose defining article the
+    /// index holds, with the proposal against it; a proposal outside it is a 偏离预警
+    /// whatever the similar cases say.
+    pub statutory: Vec<crate::statutory::StatutoryRange>,
 }
 
 /// The similar cases that share all of the draft's circumstances.
@@ -366,6 +370,17 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
         ));
     }
 
+    let statutory = statutory_ranges(engine, draft, &proposed)?;
+    let mut level = assessment.level;
+    for r in &statutory {
+        if let Some(v) = &r.verdict {
+            reasons.insert(0, format!("{}（{}）：{}。", r.charge, r.article, v.message));
+            if !v.within {
+                level = WarningLevel::Warning;
+            }
+        }
+    }
+
     Ok(ConsistencyReport {
         mode,
         charges_filter,
@@ -375,15 +390,75 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
         proposed,
         percentile: assessment.percentile,
         deviation_from_median: assessment.deviation_from_median,
-        warning: assessment.level,
-        warning_label: assessment.level.label_zh(),
+        warning: level,
+        warning_label: level.label_zh(),
         reasons,
         rule: options.rule.describe(),
         guiding,
         statutes,
         draft_circumstances: tags(&draft_found),
         same_circumstances,
+        statutory,
     })
+}
+
+/// The 法定刑 of each of the draft's charges, from the statute text in the index (none
+/// for a charge whose article is not indexed: `leian ingest …/statutes/articles.jsonl`).
+fn statutory_ranges(
+    engine: &Engine,
+    draft: &Draft,
+    proposed: &Sentence,
+) -> Result<Vec<crate::statutory::StatutoryRange>> {
+    let mut out = Vec::new();
+    for charge in &draft.charges {
+        let Some(mut range) = statutory_range(engine, charge)? else {
+            continue;
+        };
+        range.verdict = proposed
+            .penalty
+            .map(|kind| crate::statutory::check_against(&range.bands, kind, proposed.term_months));
+        out.push(range);
+    }
+    Ok(out)
+}
+
+/// The 法定刑 of one charge (`盗窃罪` or `盗窃`) from the statute text in `engine`'s
+/// index: the charge's 刑法 article (its `之N` variant chosen by the charge name), its
+/// bands; `None` when the charge is not a known criminal charge or its article is not
+/// indexed.
+pub fn statutory_range(
+    engine: &Engine,
+    charge: &str,
+) -> Result<Option<crate::statutory::StatutoryRange>> {
+    use crate::statutory::{article_label, defining_variant, parse_bands};
+    let charge = charge
+        .trim()
+        .trim_end_matches(['。', '，', '；', '、', ' '])
+        .trim();
+    let named = if charge.ends_with('罪') {
+        charge.to_string()
+    } else {
+        format!("{charge}罪")
+    };
+    let Some(place) = leian_rank::charges::resolve_charge(&named) else {
+        return Ok(None);
+    };
+    let article = u32::from(place.article);
+    let mut variants: Vec<(u8, String)> = Vec::new();
+    for suffix in 0..=4u8 {
+        if let Some(a) = engine.statute_variant("刑法", article, suffix)? {
+            variants.push((suffix, a.text));
+        }
+    }
+    let Some((suffix, text)) = defining_variant(&named, &variants) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::statutory::StatutoryRange {
+        charge: named,
+        article: article_label(article, *suffix),
+        bands: parse_bands(text),
+        verdict: None,
+    }))
 }
 
 /// Statutes cited by at least two of `hits`, most cited first (ties by law and article).

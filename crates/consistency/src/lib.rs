@@ -6,6 +6,10 @@
 //! statutes the similar cases cite and the draft does not, and the sentencing
 //! circumstances (量刑情节) of the draft and of every similar case.
 //!
+//! It also holds the proposal against the statutory penalty range (法定刑, [`statutory`]):
+//! the bands of the article defining each charge, parsed from the statute text in the
+//! index, compared kind of penalty first, then term.
+//!
 //! The statistics ([`stats`]) and the rule ([`rule`]) are pure functions on numbers, so
 //! the evaluation (`leian eval consistency`) measures exactly what the check does. The
 //! search itself is [`leian_engine::Engine`]'s. This crate knows nothing of HTTP or the
@@ -16,10 +20,11 @@ mod draft;
 mod error;
 pub mod rule;
 pub mod stats;
+pub mod statutory;
 
 pub use check::{
-    case_circumstances, check, CheckOptions, CircumstanceTag, ConsistencyReport, GuidingOnPoint,
-    LikeCases, SimilarDecided, StatuteUse, MAX_FACTS_CHARS, MAX_TOP_K,
+    case_circumstances, check, statutory_range, CheckOptions, CircumstanceTag, ConsistencyReport,
+    GuidingOnPoint, LikeCases, SimilarDecided, StatuteUse, MAX_FACTS_CHARS, MAX_TOP_K,
 };
 pub use draft::{cited_guiding_numbers, Draft};
 pub use error::{ConsistencyError, Result};

@@ -532,6 +532,19 @@ impl Engine {
         Ok(self.current()?.index.statute(law, article)?)
     }
 
+    /// An article with its `之N` suffix (see [`CaseIndex::statute_variant`]).
+    pub fn statute_variant(
+        &self,
+        law: &str,
+        article: u32,
+        suffix: u8,
+    ) -> Result<Option<StatuteArticle>> {
+        Ok(self
+            .current()?
+            .index
+            .statute_variant(law, article, suffix)?)
+    }
+
     /// A writer: waits for any other writer (another process's ingest, a rebuild, a
     /// backup) to finish, then sees the latest commit before changing anything.
     pub fn writer(&self) -> Result<EngineWriter<'_>> {

@@ -22,6 +22,8 @@ pub enum HarnessError {
     Ingest(#[from] leian_ingest::IngestError),
     #[error(transparent)]
     Engine(#[from] leian_engine::EngineError),
+    #[error(transparent)]
+    Consistency(#[from] leian_consistency::ConsistencyError),
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;

@@ -10,5 +10,6 @@ mod error;
 pub mod floor;
 pub mod lecard;
 pub mod scm;
+pub mod statutory;
 
 pub use error::{HarnessError, Result};

@@ -34,7 +34,7 @@ use tantivy::{
 };
 
 use crate::error::{IndexError, Result};
-use crate::schema::{statute_key, CaseFields, StatuteFields};
+use crate::schema::{statute_variant_key, CaseFields, StatuteFields};
 use crate::search::SearchOptions;
 use crate::tokenizer::{
     append_dictionary, legal_terms_from_charges, legal_terms_from_statutes, read_dictionary,
@@ -595,10 +595,20 @@ impl CaseIndex {
 
     /// The statute article `law` (short name, e.g. `刑法`) article `article`, if indexed.
     pub fn statute(&self, law: &str, article: u32) -> Result<Option<StatuteArticle>> {
+        self.statute_variant(law, article, 0)
+    }
+
+    /// An article with its `之N` suffix (第一百三十三条之一: `statute_variant("刑法", 133, 1)`).
+    pub fn statute_variant(
+        &self,
+        law: &str,
+        article: u32,
+        suffix: u8,
+    ) -> Result<Option<StatuteArticle>> {
         let fields = &self.inner.statute_fields;
         let searcher = self.inner.statute_reader.searcher();
         let query = TermQuery::new(
-            Term::from_field_text(fields.key, &statute_key(law, article)),
+            Term::from_field_text(fields.key, &statute_variant_key(law, article, suffix)),
             IndexRecordOption::Basic,
         );
         let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
@@ -677,7 +687,7 @@ impl CaseWriter {
         let fields = &self.index.inner.statute_fields;
         writer.delete_term(Term::from_field_text(
             fields.key,
-            &statute_key(&article.law, article.article),
+            &statute_variant_key(&article.law, article.article, article.suffix),
         ));
         writer.add_document(fields.document(article)?)?;
         Ok(())
@@ -774,6 +784,7 @@ pub(crate) mod tests {
             w.upsert_statute(&StatuteArticle {
                 law: "刑法".into(),
                 article: 264,
+                suffix: 0,
                 law_title: "中华人民共和国刑法".into(),
                 chapter: "第五章 侵犯财产罪".into(),
                 section: String::new(),

@@ -209,6 +209,15 @@ pub fn region_key(region: &str) -> String {
 }
 
 /// Key of a statute article: `刑法:264`.
+/// The key of one article, its `之N` suffix included (`刑法:133之1`).
+pub fn statute_variant_key(law: &str, article: u32, suffix: u8) -> String {
+    if suffix == 0 {
+        statute_key(law, article)
+    } else {
+        format!("{}:{article}之{suffix}", law.trim())
+    }
+}
+
 pub fn statute_key(law: &str, article: u32) -> String {
     format!("{}:{article}", law.trim())
 }
@@ -255,7 +264,10 @@ impl StatuteFields {
 
     pub fn document(&self, article: &StatuteArticle) -> Result<TantivyDocument> {
         let mut doc = TantivyDocument::new();
-        doc.add_text(self.key, statute_key(&article.law, article.article));
+        doc.add_text(
+            self.key,
+            statute_variant_key(&article.law, article.article, article.suffix),
+        );
         doc.add_text(self.law, article.law.trim());
         doc.add_text(self.text, &article.text);
         let json = serde_json::to_string(article).map_err(|e| {

@@ -358,6 +358,7 @@ mod tests {
         StatuteArticle {
             law: law.into(),
             article: 1,
+            suffix: 0,
             law_title: format!("中华人民共和国{law}"),
             chapter: chapter.into(),
             section: section.into(),

@@ -493,6 +493,10 @@ pub struct StatuteArticle {
     /// Short law name, normalised like [`StatuteRef::law`].
     pub law: String,
     pub article: u32,
+    /// `之一` → 1, `之二` → 2 (第一百三十三条之一 is article 133, suffix 1); 0 for a plain
+    /// article.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suffix: u8,
     /// Full law title as published, e.g. `中华人民共和国刑法`.
     #[serde(default)]
     pub law_title: String,
@@ -501,6 +505,10 @@ pub struct StatuteArticle {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub section: String,
     pub text: String,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

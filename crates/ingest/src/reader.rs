@@ -741,9 +741,18 @@ fn parse_statute(obj: &Obj) -> RecordResult<StatuteArticle> {
                 })?
         }
     };
+    // 第一百三十三条之一: an article inserted after 133, not 133 itself
+    let suffix = opt_str(obj, "article")?
+        .and_then(|w| {
+            w.split_once('之')
+                .and_then(|(_, n)| parse_cn_int(n.trim_end_matches('条')))
+        })
+        .and_then(|n| u8::try_from(n).ok())
+        .unwrap_or(0);
     Ok(StatuteArticle {
         law: normalize_law_name(&law_title),
         article,
+        suffix,
         law_title,
         chapter: opt_str(obj, "chapter")?.unwrap_or_default(),
         section: opt_str(obj, "section")?.unwrap_or_default(),

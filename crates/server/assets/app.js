@@ -829,6 +829,25 @@
         )
       );
     }
+    // the statutory range (法定刑) of each charge, the band the proposal falls in marked
+    for (const s of r.statutory || []) {
+      const inside = new Set((s.verdict && s.verdict.bands) || []);
+      box.append(
+        el(
+          "div",
+          { class: "statutory" + (s.verdict && !s.verdict.within ? " outside" : "") },
+          el("p", { class: "statutory-head" }, "法定刑 · " + s.charge + "（" + s.article + "）"),
+          el(
+            "ul",
+            { class: "bands" },
+            s.bands.map((b, i) =>
+              el("li", { class: inside.has(i) ? "band here" : "band" }, (b.condition ? b.condition + "：" : "") + "处" + b.text)
+            )
+          ),
+          s.verdict ? el("p", { class: "statutory-verdict" }, s.verdict.message) : null
+        )
+      );
+    }
     box.append(el("ul", { class: "reasons" }, (r.reasons || []).map((t) => el("li", null, t))));
     const tags = (list) => (list || []).map((c) => el("span", { class: "circ " + c.effect }, c.label));
     if ((r.draft_circumstances || []).length) box.append(el("p", { class: "circs" }, "本案情节：", tags(r.draft_circumstances)));
