@@ -302,6 +302,26 @@ fn consistency_shows_the_statutory_bound_for_dangerous_driving_in_chromium() {
         json!(1)
     );
     s.screenshot(&out_dir.join("web_page_statutory.png"));
+    // a theft of 50,000 yuan: the facts fall in the 数额巨大 band (三年以上十年以下)
+    s.script("document.querySelector('#draft').value = ''; document.querySelector('#charges').value = ''; document.querySelector('#proposed-term').value = ''; return 1");
+    s.send_keys(
+        &s.find("#draft"),
+        "被告人李某趁被害人不备，窃取其放在车内的现金人民币50000元，后被抓获。",
+    );
+    s.send_keys(&s.find("#charges"), "盗窃罪");
+    s.script("document.querySelector('#proposed-penalty').value = 'fixed_term'; return 1");
+    s.send_keys(&s.find("#proposed-term"), "48");
+    s.click(&s.find("#consistency-btn"));
+    let band = s.wait_script(
+        "const b = document.querySelector('#consistency .band.facts');\
+         return b && document.querySelector('#consistency .statutory-head').innerText.includes('盗窃罪') ? b.innerText : ''",
+        "the band of the facts",
+    );
+    assert!(
+        band.contains("数额巨大") && band.contains("三年以上十年以下"),
+        "{band}"
+    );
+    assert!(band.contains("本案事实所在档次"), "{band}");
 }
 
 /// The push inbox: a pending case registered on the page gets its pushes grouped under its

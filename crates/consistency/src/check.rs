@@ -7,8 +7,8 @@ use crate::stats::{quantile, similarity_weights, Distribution, Outcome};
 use leian_engine::{Engine, Query, RankedCase, SearchMode};
 use leian_index::Filters;
 use leian_ingest::{
-    extract_circumstances, AuthorityTier, Case, Circumstance, CircumstanceEffect, Sentence,
-    StatuteRef,
+    extract_circumstances, AuthorityTier, Case, Circumstance, CircumstanceEffect, MainPenalty,
+    Sentence, StatuteRef,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -308,10 +308,16 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
         .zip(&weights)
         .map(|(h, w)| Outcome::from_sentence(&h.case.sentence, *w))
         .collect();
-    let distribution = Distribution::of(&outcomes);
     let proposed = draft.proposed();
+    // like with like: a term of 有期徒刑 is compared with the similar cases sentenced to
+    // 有期徒刑, not in months with 拘役 ones, when the cases say which penalty they got
+    let (outcomes, kind_note) = same_kind_outcomes(outcomes, proposed.penalty);
+    let distribution = Distribution::of(&outcomes);
     let assessment = assess(&distribution, &proposed, &options.rule);
     let mut reasons = assessment.reasons;
+    if let Some(note) = kind_note {
+        reasons.push(note);
+    }
     let same_circumstances = (!draft_found.is_empty()).then(|| {
         let like: Vec<&SimilarDecided> = similar
             .iter()
@@ -373,6 +379,9 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     let statutory = statutory_ranges(engine, draft, &proposed)?;
     let mut level = assessment.level;
     for r in &statutory {
+        if let Some(note) = &r.facts_note {
+            reasons.insert(0, format!("{}（{}）：{}。", r.charge, r.article, note));
+        }
         if let Some(v) = &r.verdict {
             reasons.insert(0, format!("{}（{}）：{}。", r.charge, r.article, v.message));
             if !v.within {
@@ -402,6 +411,64 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     })
 }
 
+/// Fewest similar cases of the proposed penalty's kind the distribution is made of alone.
+const MIN_SAME_KIND: usize = 3;
+
+fn penalty_zh(k: MainPenalty) -> &'static str {
+    match k {
+        MainPenalty::Death => "死刑",
+        MainPenalty::Life => "无期徒刑",
+        MainPenalty::FixedTerm => "有期徒刑",
+        MainPenalty::Detention => "拘役",
+        MainPenalty::Surveillance => "管制",
+        MainPenalty::FineOnly => "单处罚金",
+        MainPenalty::Exempt => "免予刑事处罚",
+    }
+}
+
+/// The outcomes to compare a proposal with: those of the proposal's kind of custodial
+/// penalty when the similar cases name other kinds too and at least [`MIN_SAME_KIND`]
+/// have its kind; else all, with a note saying why.
+fn same_kind_outcomes(
+    outcomes: Vec<Outcome>,
+    proposed: Option<MainPenalty>,
+) -> (Vec<Outcome>, Option<String>) {
+    let Some(kind) = proposed.filter(|k| {
+        matches!(
+            k,
+            MainPenalty::FixedTerm | MainPenalty::Detention | MainPenalty::Surveillance
+        )
+    }) else {
+        return (outcomes, None);
+    };
+    let other = outcomes
+        .iter()
+        .filter(|o| o.penalty.is_some_and(|p| p != kind))
+        .count();
+    if other == 0 {
+        return (outcomes, None);
+    }
+    let same: Vec<Outcome> = outcomes
+        .iter()
+        .filter(|o| o.penalty == Some(kind))
+        .copied()
+        .collect();
+    let name = penalty_zh(kind);
+    if same.len() >= MIN_SAME_KIND {
+        let note = format!(
+            "刑种相同才比较刑期：类案中判处{name}的{}件（另有{other}件为其他刑种，未计入刑期分布）。",
+            same.len()
+        );
+        (same, Some(note))
+    } else {
+        let note = format!(
+            "类案中判处{name}的仅{}件，其余{other}件为其他刑种：刑期按月数与其他刑种比较，仅供参考。",
+            same.len()
+        );
+        (outcomes, Some(note))
+    }
+}
+
 /// The 法定刑 of each of the draft's charges, from the statute text in the index (none
 /// for a charge whose article is not indexed: `leian ingest …/statutes/articles.jsonl`).
 fn statutory_ranges(
@@ -417,6 +484,14 @@ fn statutory_ranges(
         range.verdict = proposed
             .penalty
             .map(|kind| crate::statutory::check_against(&range.bands, kind, proposed.term_months));
+        if let Some(amount) = leian_rank::elements::extract_quantities(&draft.facts).money {
+            if let Some((i, note)) =
+                crate::statutory::facts_band(&range.charge, &range.bands, amount)
+            {
+                range.facts_band = Some(i);
+                range.facts_note = Some(note);
+            }
+        }
         out.push(range);
     }
     Ok(out)
@@ -458,6 +533,8 @@ pub fn statutory_range(
         article: article_label(article, *suffix),
         bands: parse_bands(text),
         verdict: None,
+        facts_band: None,
+        facts_note: None,
     }))
 }
 
@@ -539,7 +616,7 @@ fn guiding_on_point(
 mod tests {
     use super::*;
     use leian_engine::EngineOptions;
-    use leian_ingest::{CaseCategory, CaseId, MainPenalty};
+    use leian_ingest::{CaseCategory, CaseId};
 
     fn theft(id: &str, charges: &[&str], months: u32) -> Case {
         let mut c = Case::new(CaseId::new(id));
@@ -577,6 +654,44 @@ mod tests {
             proposed_term_months: Some(8),
             ..Draft::default()
         }
+    }
+
+    #[test]
+    fn terms_are_compared_within_one_kind_of_penalty() {
+        let o = |p: Option<MainPenalty>, t: f64| Outcome {
+            term_months: Some(t),
+            penalty: p,
+            probation: false,
+            fine_yuan: None,
+            weight: 1.0,
+        };
+        let mixed = vec![
+            o(Some(MainPenalty::Detention), 3.0),
+            o(Some(MainPenalty::Detention), 4.0),
+            o(Some(MainPenalty::FixedTerm), 8.0),
+            o(Some(MainPenalty::FixedTerm), 10.0),
+            o(Some(MainPenalty::FixedTerm), 12.0),
+        ];
+        let (same, note) = same_kind_outcomes(mixed.clone(), Some(MainPenalty::FixedTerm));
+        assert_eq!(same.len(), 3);
+        assert!(note.unwrap_or_default().contains("判处有期徒刑的3件"));
+        // too few of the kind: all are kept, and the answer says the comparison is rough
+        let (all, note) = same_kind_outcomes(mixed.clone(), Some(MainPenalty::Detention));
+        assert_eq!(all.len(), 5);
+        assert!(note.unwrap_or_default().contains("仅供参考"));
+        // penalties unknown (CAIL2018 terms) or one kind only: nothing to separate
+        let unknown: Vec<Outcome> = mixed
+            .iter()
+            .map(|x| Outcome {
+                penalty: None,
+                ..*x
+            })
+            .collect();
+        assert_eq!(
+            same_kind_outcomes(unknown, Some(MainPenalty::FixedTerm)).1,
+            None
+        );
+        assert_eq!(same_kind_outcomes(mixed, None).1, None);
     }
 
     #[test]

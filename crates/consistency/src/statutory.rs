@@ -295,6 +295,65 @@ pub struct StatutoryRange {
     pub bands: Vec<PenaltyBand>,
     /// The proposal against the bands, when the draft proposes a penalty.
     pub verdict: Option<RangeVerdict>,
+    /// The band the draft's facts fall in, where the bands go by amount and the draft
+    /// states one (index into `bands`), with why.
+    pub facts_band: Option<usize>,
+    pub facts_note: Option<String>,
+}
+
+/// 数额较大 / 数额巨大 / 数额特别巨大 in yuan, as the judicial interpretations set them (the
+/// statute text leaves them open, so they are written here): the lowest figure of each
+/// range the interpretation lets provinces choose in.
+/// 盗窃: 法释〔2013〕8号 第一条; 诈骗: 法释〔2011〕7号 第一条; 抢夺: 法释〔2013〕25号 第一条;
+/// 敲诈勒索: 法释〔2013〕10号 第一条.
+const AMOUNT_THRESHOLDS: &[(&str, [f64; 3])] = &[
+    ("盗窃罪", [1_000.0, 30_000.0, 300_000.0]),
+    ("诈骗罪", [3_000.0, 30_000.0, 500_000.0]),
+    ("抢夺罪", [1_000.0, 30_000.0, 200_000.0]),
+    ("敲诈勒索罪", [2_000.0, 30_000.0, 300_000.0]),
+];
+
+/// The band an amount of `amount_yuan` falls in, for a charge whose bands go by amount
+/// (`数额较大的` / `数额巨大…的` / `数额特别巨大…的`): (band index, why). `None` when the charge
+/// has no thresholds here or the bands do not name amounts.
+pub fn facts_band(
+    charge: &str,
+    bands: &[PenaltyBand],
+    amount_yuan: f64,
+) -> Option<(usize, String)> {
+    let (_, t) = AMOUNT_THRESHOLDS.iter().find(|(c, _)| *c == charge)?;
+    let band_of = |level: &str| {
+        bands.iter().position(|b| match level {
+            "特别巨大" => b.condition.contains("数额特别巨大"),
+            "巨大" => b.condition.contains("数额巨大"),
+            _ => b.condition.contains("数额较大"),
+        })
+    };
+    let (level, from) = if amount_yuan >= t[2] {
+        ("特别巨大", t[2])
+    } else if amount_yuan >= t[1] {
+        ("巨大", t[1])
+    } else if amount_yuan >= t[0] {
+        ("较大", t[0])
+    } else {
+        return band_of("较大").map(|i| {
+            (
+                i,
+                format!(
+                    "本案数额{amount_yuan:.0}元，未达数额较大（{:.0}元起）：须有多次、入户、携带凶器、扒窃等情形方入此档",
+                    t[0]
+                ),
+            )
+        });
+    };
+    band_of(level).map(|i| {
+        (
+            i,
+            format!(
+                "本案数额{amount_yuan:.0}元，属数额{level}（{from:.0}元起，司法解释的最低标准）"
+            ),
+        )
+    })
 }
 
 /// Of the articles numbered `N`, `N之一`, `N之二`… (`(suffix, text)`), the one defining
@@ -365,6 +424,23 @@ mod tests {
         );
         assert_eq!(article_label(133, 1), "刑法第133条之1");
         assert_eq!(article_label(264, 0), "刑法第264条");
+    }
+
+    #[test]
+    fn the_facts_amount_picks_the_band() {
+        let bands = parse_bands(THEFT);
+        let (i, why) = facts_band("盗窃罪", &bands, 50_000.0).expect("a band");
+        assert_eq!(i, 1);
+        assert!(why.contains("数额巨大"), "{why}");
+        assert_eq!(facts_band("盗窃罪", &bands, 2_500.0).map(|b| b.0), Some(0));
+        assert_eq!(
+            facts_band("盗窃罪", &bands, 400_000.0).map(|b| b.0),
+            Some(2)
+        );
+        let (i, why) = facts_band("盗窃罪", &bands, 500.0).expect("the first band");
+        assert_eq!(i, 0);
+        assert!(why.contains("未达数额较大"), "{why}");
+        assert!(facts_band("故意伤害罪", &parse_bands(INJURY), 50_000.0).is_none());
     }
 
     #[test]

@@ -841,9 +841,15 @@
             "ul",
             { class: "bands" },
             s.bands.map((b, i) =>
-              el("li", { class: inside.has(i) ? "band here" : "band" }, (b.condition ? b.condition + "：" : "") + "处" + b.text)
+              el(
+                "li",
+                { class: (inside.has(i) ? "band here" : "band") + (s.facts_band === i ? " facts" : "") },
+                (b.condition ? b.condition + "：" : "") + "处" + b.text,
+                s.facts_band === i ? el("span", { class: "facts-tag" }, "本案事实所在档次") : null
+              )
             )
           ),
+          s.facts_note ? el("p", { class: "statutory-facts" }, s.facts_note) : null,
           s.verdict ? el("p", { class: "statutory-verdict" }, s.verdict.message) : null
         )
       );
