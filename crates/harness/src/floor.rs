@@ -13,7 +13,8 @@
 //! - **off topic**: the top 10 of queries no case is similar to (`benches/floor/off_topic.txt`).
 //!
 //! Each fold chooses the threshold on the other folds' samples (maximising recall on
-//! topic minus the share of off-topic queries answered) and is scored with it. The unrelated
+//! topic minus the share of off-topic queries answered, twice for an answer with a guiding
+//! case) and is scored with it. The unrelated
 //! slice is measured, not optimised: its coverage is that of on-topic hits.
 
 use crate::error::{HarnessError, Result};
@@ -303,7 +304,14 @@ pub fn choose_floor(samples: &[&FloorSample]) -> Floor {
                         .filter(|s| s.kind == SampleKind::OffTopic && passes(&f, s))
                         .map(|s| s.query)
                         .collect();
-                    answered.len() as f64 / off_queries.len() as f64
+                    // and once more when the answer is a guiding case: a false 应当参照
+                    // tells a judge to follow it
+                    let must_follow: HashSet<usize> = samples
+                        .iter()
+                        .filter(|s| s.kind == SampleKind::OffTopic && s.guiding && passes(&f, s))
+                        .map(|s| s.query)
+                        .collect();
+                    (answered.len() + must_follow.len()) as f64 / off_queries.len() as f64
                 };
                 let j = recall - false_pass;
                 if j > best.0 + 1e-12 {
