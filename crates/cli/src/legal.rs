@@ -465,8 +465,7 @@ pub(crate) fn print_ranking(
     for (i, h) in r.hits.iter().take(top_k).enumerate() {
         let title = engine
             .get(&h.id)?
-            .map(|c| c.title)
-            .filter(|t| !t.is_empty())
+            .map(|c| c.display_title())
             .unwrap_or_else(|| h.id.to_string());
         println!(
             "{:>2}. {}  {:.3}  [{}]",

@@ -253,7 +253,7 @@ pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Resu
                     "score": h.score,
                     "tier": h.case.tier,
                     "must_follow": h.case.tier.must_follow(),
-                    "title": h.case.title,
+                    "title": h.case.display_title(),
                     "court": h.case.court,
                     "case_number": h.case.case_number.as_ref().map(|n| &n.raw),
                     "date": h.case.date,
@@ -287,11 +287,7 @@ pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Resu
             } else {
                 ""
             },
-            if c.title.is_empty() {
-                c.id.as_str()
-            } else {
-                &c.title
-            },
+            c.display_title(),
             h.score
         );
         println!(
