@@ -189,3 +189,131 @@ fn dense_and_hybrid_search_with_the_real_model() {
     let hits: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!hits.is_empty());
 }
+
+/// `leian embed --shard`: two shards embedded by two processes at once into one cache
+/// directory (each its own part file) make an ingest compute nothing, and the index is
+/// the same as one built by a single process computing every vector.
+#[test]
+fn two_embedding_shards_in_two_processes_give_the_same_index_as_one() {
+    let Some(_) = model_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo().join("sample");
+    let sharded_cache = dir.path().join("sharded-cache");
+    let spawn = |shard: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_leian"))
+            .args([
+                "embed",
+                path_str(&sample),
+                "--shard",
+                shard,
+                "--embed-cache",
+                path_str(&sharded_cache),
+            ])
+            .current_dir(repo())
+            .env("RUST_LOG", "warn")
+            .output()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("0/2"));
+        let b = s.spawn(|| spawn("1/2"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut sharded_cases = 0;
+    for out in [a, b] {
+        let out = out.expect("leian embed runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // "shard i/n: K of N cases ..."
+        let k: usize = stdout
+            .split(": ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|k| k.parse().ok())
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(k > 0, "each shard has cases: {stdout}");
+        sharded_cases += k;
+    }
+    let parts = std::fs::read_dir(&sharded_cache).unwrap().count();
+    assert_eq!(parts, 2, "one part file per shard");
+
+    let sharded = dir.path().join("sharded");
+    let out = leian_model_ok(&[
+        "ingest",
+        path_str(&sample),
+        "--index",
+        path_str(&sharded),
+        "--embed-cache",
+        path_str(&sharded_cache),
+    ]);
+    assert!(
+        out.contains(" 0 computed"),
+        "every chunk is a cache hit: {out}"
+    );
+    let ingested: usize = out
+        .split("ingested ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        sharded_cases, ingested,
+        "the shards split the cases, none twice"
+    );
+
+    let single = dir.path().join("single");
+    let out = leian_model_ok(&[
+        "ingest",
+        path_str(&sample),
+        "--index",
+        path_str(&single),
+        "--embed-cache",
+        path_str(&dir.path().join("single-cache")),
+    ]);
+    assert!(!out.contains(" 0 computed"), "{out}");
+    let dense = |index: &std::path::Path, q: &str| -> Vec<(String, f64)> {
+        let v: Vec<Value> = serde_json::from_str(&leian_model_ok(&[
+            "search",
+            "--index",
+            path_str(index),
+            "--mode",
+            "dense",
+            "--ranking",
+            "fusion",
+            "--floor",
+            "0",
+            "--json",
+            "--top-k",
+            "10",
+            q,
+        ]))
+        .unwrap();
+        v.iter()
+            .map(|h| {
+                (
+                    h["id"].as_str().unwrap_or_default().to_string(),
+                    h["score"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+    for q in [
+        "趁被害人不注意，偷偷拿走了他的手机",
+        "借款到期后未归还本金和利息",
+    ] {
+        let (a, b) = (dense(&sharded, q), dense(&single, q));
+        assert_eq!(a.len(), 10);
+        let ids = |v: &[(String, f64)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&a), ids(&b), "{q}");
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.1 - y.1).abs() < 1e-5, "{q}: {x:?} vs {y:?}");
+        }
+    }
+    // a bad shard is a clear error
+    let out = crate::leian(&["embed", path_str(&sample), "--shard", "2/2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 ≤ i < n"));
+}

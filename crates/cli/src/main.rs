@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod demo;
+mod embed;
 mod eval;
 mod eval_consistency;
 mod gen;
@@ -45,6 +46,9 @@ enum Command {
     /// Fetch and import the embedding model.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Embed one shard of the input into the embedding cache (bulk job; run shards on
+    /// many machines, copy their part files into one cache, then ingest reads only hits).
+    Embed(embed::EmbedArgs),
     /// Measure ingest throughput and search latency.
     Bench(bench::BenchArgs),
     /// Write a deterministic corpus of synthetic criminal judgments (native JSON lines).
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Eval(c) => eval::run(c),
         Command::TrainRanker(a) => legal::run_train(a),
         Command::Model(c) => model::run(c),
+        Command::Embed(a) => embed::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Gen(a) => gen::run(a),
         Command::BenchPeers(c) => peers::run(c),

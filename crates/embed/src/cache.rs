@@ -40,10 +40,52 @@ pub struct EmbeddingCache {
 }
 
 impl EmbeddingCache {
-    /// Opens (or creates) the cache file for `model_id` inside `dir`.
+    /// Opens (or creates) the cache file for `model_id` inside `dir`, and reads every
+    /// part file of the same model beside it (written by [`EmbeddingCache::open_part`]
+    /// on other machines or processes and copied in): their vectors are hits too.
     pub fn open(dir: &Path, model_id: &str) -> Result<EmbeddingCache> {
+        let mut cache = Self::open_file(dir, model_id, file_name(model_id))?;
+        let prefix = part_prefix(model_id);
+        let entries = std::fs::read_dir(dir).map_err(|e| EmbedError::io("listing", dir, e))?;
+        let mut parts: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".emb"))
+            })
+            .collect();
+        parts.sort();
+        for part in parts {
+            cache.import_part(&part)?;
+        }
+        Ok(cache)
+    }
+
+    /// Opens (or creates) a part file for `model_id` inside `dir` (`part` names it, e.g.
+    /// `shard-0-of-2`): a bulk job writes only its own part, so any number of them can
+    /// run at once, and [`EmbeddingCache::open`] of the directory reads them all.
+    pub fn open_part(dir: &Path, model_id: &str, part: &str) -> Result<EmbeddingCache> {
+        let safe: String = part
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Self::open_file(
+            dir,
+            model_id,
+            format!("{}{safe}.emb", part_prefix(model_id)),
+        )
+    }
+
+    fn open_file(dir: &Path, model_id: &str, name: String) -> Result<EmbeddingCache> {
         std::fs::create_dir_all(dir).map_err(|e| EmbedError::io("creating", dir, e))?;
-        let path = dir.join(file_name(model_id));
+        let path = dir.join(name);
         let mut cache = EmbeddingCache {
             path,
             model_id: model_id.to_owned(),
@@ -189,6 +231,39 @@ impl EmbeddingCache {
         Ok(())
     }
 
+    /// Reads another file's records as hits (never written or truncated here): a part
+    /// of another model, or with an unreadable header, is skipped with a warning.
+    fn import_part(&mut self, path: &Path) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| EmbedError::io("reading", path, e))?;
+        let Some((dim, id, mut pos)) = parse_header(&bytes) else {
+            tracing::warn!(path = %path.display(), "embedding cache part header unreadable; skipped");
+            return Ok(());
+        };
+        if id != self.model_id || self.dim.is_some_and(|d| d != dim) {
+            tracing::warn!(path = %path.display(), model = %id, "embedding cache part of another model; skipped");
+            return Ok(());
+        }
+        self.dim = Some(dim);
+        let record = KEY_LEN + dim * 4 + CHECK_LEN;
+        while pos + record <= bytes.len() {
+            let body = &bytes[pos..pos + record - CHECK_LEN];
+            let check = &bytes[pos + record - CHECK_LEN..pos + record];
+            if Sha256::digest(body)[..CHECK_LEN] != *check {
+                break;
+            }
+            let mut k = [0u8; KEY_LEN];
+            k.copy_from_slice(&body[..KEY_LEN]);
+            self.entries.entry(k).or_insert_with(|| {
+                body[KEY_LEN..]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()
+            });
+            pos += record;
+        }
+        Ok(())
+    }
+
     fn truncate(&mut self, len: u64) -> Result<()> {
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -217,6 +292,12 @@ fn key(text: &str) -> Key {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// `<file name without .emb>.part-`: what part files of `model_id` start with.
+fn part_prefix(model_id: &str) -> String {
+    let main = file_name(model_id);
+    format!("{}.part-", main.trim_end_matches(".emb"))
+}
+
 /// `<readable part of the id>-<8 hex of its sha256>.emb`: safe on any
 /// filesystem and distinct for distinct ids.
 fn file_name(model_id: &str) -> String {
@@ -238,6 +319,35 @@ fn file_name(model_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_files_are_read_as_hits_and_never_written_by_the_main_cache() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut a = EmbeddingCache::open_part(dir.path(), "m@1", "shard-0-of-2").expect("part");
+        a.put("passage: 甲", vec![1.0, 2.0]).expect("put");
+        a.flush().expect("flush");
+        let mut b = EmbeddingCache::open_part(dir.path(), "m@1", "shard-1-of-2").expect("part");
+        b.put("passage: 乙", vec![3.0, 4.0]).expect("put");
+        b.flush().expect("flush");
+        // a part of another model in the same directory is not read
+        let mut other = EmbeddingCache::open_part(dir.path(), "m@2", "shard-0-of-1").expect("part");
+        other.put("passage: 丙", vec![5.0, 6.0]).expect("put");
+        other.flush().expect("flush");
+        let part_a = std::fs::read(a.path()).expect("read");
+        let mut main = EmbeddingCache::open(dir.path(), "m@1").expect("open");
+        assert_eq!(main.len(), 2);
+        assert_eq!(main.get("passage: 乙"), Some(&[3.0, 4.0][..]));
+        assert_eq!(main.get("passage: 丙"), None);
+        main.put("passage: 丁", vec![7.0, 8.0]).expect("put");
+        main.flush().expect("flush");
+        assert_eq!(
+            std::fs::read(a.path()).expect("read"),
+            part_a,
+            "parts stay as written"
+        );
+        let main = EmbeddingCache::open(dir.path(), "m@1").expect("reopen");
+        assert_eq!(main.len(), 3);
+    }
 
     #[test]
     fn hits_misses_and_persistence() {

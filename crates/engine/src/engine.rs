@@ -579,7 +579,7 @@ impl Engine {
     /// The text chunks of a case that get embedded: facts first (they carry what makes
     /// two cases alike), then a guiding case's 裁判要点; see `leian_embed::chunk_sections`
     /// for the cap and why.
-    fn chunks_of(case: &Case, options: &ChunkOptions) -> Vec<String> {
+    pub(crate) fn chunks_of(case: &Case, options: &ChunkOptions) -> Vec<String> {
         let gist = case.guiding.as_ref().map(|g| g.gist.as_str()).unwrap_or("");
         let facts = case.fact_text();
         let mut sections = vec![facts];

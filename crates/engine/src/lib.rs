@@ -11,6 +11,7 @@
 //! Without a model every search is BM25-only and one warning says how to get the model.
 //! It knows nothing of HTTP or the command line.
 
+pub mod bulk_embed;
 mod engine;
 mod error;
 pub mod fusion;
