@@ -972,3 +972,99 @@ fn off_topic_queries_get_nothing_similar_instead_of_a_guiding_case() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("floor"), "{}", r.body);
 }
+
+/// The audit log holds denied requests (401 without a valid key, 403 with the refused key),
+/// visibility changes and pending-case registration, and keeps a long pasted text as an
+/// excerpt with its length and SHA-256 instead of the whole of it.
+#[test]
+fn denied_requests_state_changes_and_long_texts_in_the_audit_log() {
+    let f = start(true, None);
+    let a = f.addr();
+    let rows = |action: &str| -> Vec<Value> {
+        f.get(&format!("/v1/audit?action={action}"), &f.admin)
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    // 401: no key, and a wrong key
+    assert_eq!(request(a, "GET", "/v1/whoami", None, None).status, 401);
+    assert_eq!(
+        request(a, "GET", "/v1/whoami", Some("not-a-key"), None).status,
+        401
+    );
+    let denied = rows("denied_401");
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert_eq!(denied[0]["key_id"], 0);
+    assert_eq!(denied[0]["role"], "none");
+    assert_eq!(denied[0]["query"], "GET /v1/whoami");
+    // 403: a judge asking for the audit log itself is refused, and that is logged with
+    // the judge's key
+    assert_eq!(f.get("/v1/audit", &f.judge_a).status, 403);
+    let denied = rows("denied_403");
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(denied[0]["court"], "甲法院");
+    assert_eq!(denied[0]["role"], "judge");
+    assert_eq!(denied[0]["query"], "GET /v1/audit");
+    // a visibility change
+    let r = request(
+        a,
+        "PUT",
+        "/v1/admin/cases/sample:001/visibility",
+        Some(&f.admin),
+        Some(r#"{"courts":["甲法院"]}"#.as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let vis = rows("set_visibility");
+    assert_eq!(vis.len(), 1);
+    assert_eq!(vis[0]["result_ids"], json!(["sample:001"]));
+    assert!(
+        vis[0]["query"].as_str().unwrap_or("").contains("甲法院"),
+        "{vis:?}"
+    );
+    // a pending case registered
+    let r = f.post(
+        "/v1/pending-cases",
+        &f.judge_a,
+        &json!({"title": "王某盗窃案", "facts": "被告人王某趁被害人不备，偷走其手机一部。", "charges": ["盗窃罪"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reg = rows("register_pending");
+    assert_eq!(reg.len(), 1);
+    assert!(reg[0]["query"]
+        .as_str()
+        .unwrap_or("")
+        .contains("王某盗窃案"));
+    // a 10,000-character draft: an excerpt, its length and its hash, not the whole text
+    let long: String = "被告人趁被害人不备窃取其手机"
+        .chars()
+        .cycle()
+        .take(10_000)
+        .collect();
+    assert_eq!(
+        f.post(
+            "/v1/search",
+            &f.judge_a,
+            &json!({"query": long, "top_k": 3})
+        )
+        .status,
+        200
+    );
+    let searches = rows("search");
+    let q = searches[0]["query"].as_str().unwrap_or("");
+    assert!(
+        q.chars().count() < 400,
+        "{} characters kept",
+        q.chars().count()
+    );
+    assert!(
+        q.starts_with("被告人趁被害人不备") && q.contains("10000 chars, sha256 "),
+        "{q}"
+    );
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(long.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(q.contains(&hex), "the hash identifies the exact text");
+}

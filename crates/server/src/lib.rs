@@ -126,11 +126,37 @@ async fn record(State(state): State<AppState>, req: Request, next: Next) -> Resp
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let bearer = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let path: String = req.uri().path().chars().take(200).collect();
     let resp = next.run(req).await;
+    let status = resp.status().as_u16();
     state
         .inner
         .metrics
-        .record(&method, &route, resp.status().as_u16(), started.elapsed());
+        .record(&method, &route, status, started.elapsed());
+    if status == 401 || status == 403 {
+        // every denied request is in the audit log: who (the key, when it is one), when,
+        // what was asked
+        let what = format!("{method} {path}");
+        let logged = state
+            .db(move |s| {
+                let key = match bearer {
+                    Some(secret) => s.key_by_secret(&secret)?,
+                    None => None,
+                };
+                s.append_denied(key.as_ref(), status, &what)
+            })
+            .await;
+        if let Err(e) = logged {
+            tracing::error!("audit of a denied request failed: {e}");
+        }
+    }
     resp
 }
 

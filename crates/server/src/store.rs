@@ -116,6 +116,24 @@ pub struct KeyInfo {
     pub role: Role,
 }
 
+/// Characters of a long text (a pasted draft) the audit row keeps.
+const AUDIT_EXCERPT_CHARS: usize = 200;
+
+/// A text as the audit log keeps it: whole when short; else its first
+/// [`AUDIT_EXCERPT_CHARS`] characters, its length and its SHA-256, which identify the
+/// exact text without storing 200,000 characters per row.
+pub(crate) fn audit_text(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= AUDIT_EXCERPT_CHARS * 2 {
+        return text.to_string();
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let excerpt: String = text.chars().take(AUDIT_EXCERPT_CHARS).collect();
+    format!("{excerpt}…[{n} chars, sha256 {hex}]")
+}
+
 /// One audit row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditRow {
@@ -382,6 +400,34 @@ impl Store {
         query: &str,
         result_ids: &[String],
     ) -> Result<()> {
+        self.append_audit_row(
+            key.id,
+            &key.court,
+            key.role.as_str(),
+            action,
+            query,
+            result_ids,
+        )
+    }
+
+    /// A denied request (401: no valid key, so no key id — 0 — and role `none`; 403: the
+    /// key that was refused).
+    pub fn append_denied(&self, key: Option<&KeyInfo>, status: u16, what: &str) -> Result<()> {
+        let (id, court, role) = key.map_or((0, "", "none"), |k| {
+            (k.id, k.court.as_str(), k.role.as_str())
+        });
+        self.append_audit_row(id, court, role, &format!("denied_{status}"), what, &[])
+    }
+
+    fn append_audit_row(
+        &self,
+        key_id: i64,
+        court: &str,
+        role: &str,
+        action: &str,
+        query: &str,
+        result_ids: &[String],
+    ) -> Result<()> {
         let ids = serde_json::to_string(result_ids)
             .map_err(|e| AppError::Internal(format!("audit ids: {e}")))?;
         self.conn()?.execute(
@@ -389,11 +435,11 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 now_iso(),
-                key.id,
-                key.court,
-                key.role.as_str(),
+                key_id,
+                court,
+                role,
                 action,
-                query,
+                audit_text(query),
                 ids
             ],
         )?;

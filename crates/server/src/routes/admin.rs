@@ -54,7 +54,21 @@ pub(crate) async fn set_visibility(
                 return Err(AppError::NotFound(format!("no case {id}")));
             }
             s.store.set_visibility(&id, &body.courts)?;
-            s.store.visibility(&id)
+            let courts = s.store.visibility(&id)?;
+            s.store.append_audit(
+                &caller.0,
+                "set_visibility",
+                &format!(
+                    "{id} → {}",
+                    if courts.is_empty() {
+                        "public".to_string()
+                    } else {
+                        courts.join("、")
+                    }
+                ),
+                std::slice::from_ref(&id),
+            )?;
+            Ok(courts)
         })
         .await?;
     Ok(Json(VisibilityBody { courts }))

@@ -137,6 +137,13 @@ pub(crate) async fn register(
     let out = state
         .blocking(move |s| {
             let (p, pushes) = s.pushes.register(&s.engine, &owner(&caller), input)?;
+            let ids: Vec<String> = pushes.iter().map(|x| x.case_id.clone()).collect();
+            s.store.append_audit(
+                &caller.0,
+                "register_pending",
+                &format!("{} {}", p.id, p.title),
+                &ids,
+            )?;
             Ok(respond(&caller.hidden(&s.store)?, p, pushes))
         })
         .await?;
@@ -187,6 +194,13 @@ pub(crate) async fn update(
             if close {
                 p = s.pushes.close(&o, &id)?;
             }
+            let ids: Vec<String> = pushes.iter().map(|x| x.case_id.clone()).collect();
+            let action = if close {
+                "close_pending"
+            } else {
+                "update_pending"
+            };
+            s.store.append_audit(&caller.0, action, &id, &ids)?;
             Ok(respond(&caller.hidden(&s.store)?, p, pushes))
         })
         .await?;
@@ -206,7 +220,12 @@ pub(crate) async fn close(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PendingCase>> {
-    let p = on_pushes(&state, move |s| Ok(s.pushes.close(&owner(&caller), &id)?)).await?;
+    let p = on_pushes(&state, move |s| {
+        let p = s.pushes.close(&owner(&caller), &id)?;
+        s.store.append_audit(&caller.0, "close_pending", &id, &[])?;
+        Ok(p)
+    })
+    .await?;
     Ok(Json(p))
 }
 
