@@ -106,12 +106,7 @@ impl RankArgs {
     }
 
     pub(crate) fn query(&self, text: String, top_k: usize, filters: Filters) -> Result<Query> {
-        let floor = match self.floor {
-            None => Some(Query::DEFAULT_FLOOR),
-            Some(f) if !(0.0..=1.0).contains(&f) => bail!("--floor must be within 0..=1, got {f}"),
-            Some(0.0) => None,
-            Some(f) => Some(f),
-        };
+        let floor = Query::floor_asked(self.floor).map_err(|e| anyhow::anyhow!("--{e}"))?;
         Ok(Query {
             floor,
             mode: self.mode,

@@ -414,18 +414,6 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
 /// Fewest similar cases of the proposed penalty's kind the distribution is made of alone.
 const MIN_SAME_KIND: usize = 3;
 
-fn penalty_zh(k: MainPenalty) -> &'static str {
-    match k {
-        MainPenalty::Death => "死刑",
-        MainPenalty::Life => "无期徒刑",
-        MainPenalty::FixedTerm => "有期徒刑",
-        MainPenalty::Detention => "拘役",
-        MainPenalty::Surveillance => "管制",
-        MainPenalty::FineOnly => "单处罚金",
-        MainPenalty::Exempt => "免予刑事处罚",
-    }
-}
-
 /// The outcomes to compare a proposal with: those of the proposal's kind of custodial
 /// penalty when the similar cases name other kinds too and at least [`MIN_SAME_KIND`]
 /// have its kind; else all, with a note saying why.
@@ -453,7 +441,7 @@ fn same_kind_outcomes(
         .filter(|o| o.penalty == Some(kind))
         .copied()
         .collect();
-    let name = penalty_zh(kind);
+    let name = crate::statutory::kind_zh(kind);
     if same.len() >= MIN_SAME_KIND {
         let note = format!(
             "刑种相同才比较刑期：类案中判处{name}的{}件（另有{other}件为其他刑种，未计入刑期分布）。",

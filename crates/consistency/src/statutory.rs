@@ -251,7 +251,8 @@ pub fn check_against(
     }
 }
 
-fn kind_zh(k: MainPenalty) -> &'static str {
+/// The penalty's name as judgments write it.
+pub(crate) fn kind_zh(k: MainPenalty) -> &'static str {
     match k {
         MainPenalty::Death => "死刑",
         MainPenalty::Life => "无期徒刑",

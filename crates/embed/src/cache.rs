@@ -190,7 +190,7 @@ impl EmbeddingCache {
     fn load(&mut self) -> Result<()> {
         let bytes =
             std::fs::read(&self.path).map_err(|e| EmbedError::io("reading", &self.path, e))?;
-        let Some((dim, id, mut pos)) = parse_header(&bytes) else {
+        let Some((dim, id, pos)) = parse_header(&bytes) else {
             tracing::warn!(path = %self.path.display(), "embedding cache header unreadable; starting empty");
             self.truncate(0)?;
             return Ok(());
@@ -203,22 +203,9 @@ impl EmbeddingCache {
         }
         self.dim = Some(dim);
         self.has_header = true;
-        let record = KEY_LEN + dim * 4 + CHECK_LEN;
-        while pos + record <= bytes.len() {
-            let body = &bytes[pos..pos + record - CHECK_LEN];
-            let check = &bytes[pos + record - CHECK_LEN..pos + record];
-            if Sha256::digest(body)[..CHECK_LEN] != *check {
-                break;
-            }
-            let mut k = [0u8; KEY_LEN];
-            k.copy_from_slice(&body[..KEY_LEN]);
-            let v = body[KEY_LEN..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+        let pos = read_records(&bytes, pos, dim, |k, v| {
             self.entries.insert(k, v);
-            pos += record;
-        }
+        });
         if pos != bytes.len() {
             tracing::warn!(
                 path = %self.path.display(),
@@ -235,7 +222,7 @@ impl EmbeddingCache {
     /// of another model, or with an unreadable header, is skipped with a warning.
     fn import_part(&mut self, path: &Path) -> Result<()> {
         let bytes = std::fs::read(path).map_err(|e| EmbedError::io("reading", path, e))?;
-        let Some((dim, id, mut pos)) = parse_header(&bytes) else {
+        let Some((dim, id, pos)) = parse_header(&bytes) else {
             tracing::warn!(path = %path.display(), "embedding cache part header unreadable; skipped");
             return Ok(());
         };
@@ -244,23 +231,9 @@ impl EmbeddingCache {
             return Ok(());
         }
         self.dim = Some(dim);
-        let record = KEY_LEN + dim * 4 + CHECK_LEN;
-        while pos + record <= bytes.len() {
-            let body = &bytes[pos..pos + record - CHECK_LEN];
-            let check = &bytes[pos + record - CHECK_LEN..pos + record];
-            if Sha256::digest(body)[..CHECK_LEN] != *check {
-                break;
-            }
-            let mut k = [0u8; KEY_LEN];
-            k.copy_from_slice(&body[..KEY_LEN]);
-            self.entries.entry(k).or_insert_with(|| {
-                body[KEY_LEN..]
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect()
-            });
-            pos += record;
-        }
+        read_records(&bytes, pos, dim, |k, v| {
+            self.entries.entry(k).or_insert(v);
+        });
         Ok(())
     }
 
@@ -276,6 +249,33 @@ impl EmbeddingCache {
         }
         Ok(())
     }
+}
+
+/// Calls `each` for every valid record from `pos` on, stopping at the first incomplete
+/// or failing one; returns where it stopped (the end of the valid records).
+fn read_records(
+    bytes: &[u8],
+    mut pos: usize,
+    dim: usize,
+    mut each: impl FnMut(Key, Vec<f32>),
+) -> usize {
+    let record = KEY_LEN + dim * 4 + CHECK_LEN;
+    while pos + record <= bytes.len() {
+        let body = &bytes[pos..pos + record - CHECK_LEN];
+        let check = &bytes[pos + record - CHECK_LEN..pos + record];
+        if Sha256::digest(body)[..CHECK_LEN] != *check {
+            break;
+        }
+        let mut k = [0u8; KEY_LEN];
+        k.copy_from_slice(&body[..KEY_LEN]);
+        let v = body[KEY_LEN..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        each(k, v);
+        pos += record;
+    }
+    pos
 }
 
 fn parse_header(bytes: &[u8]) -> Option<(usize, String, usize)> {

@@ -207,6 +207,17 @@ impl Query {
     /// thresholds were chosen by cross-validation (`leian eval floor`, README).
     pub const DEFAULT_FLOOR: f32 = 0.5;
 
+    /// The floor a caller asked for: none asked is the default, 0 turns it off, anything
+    /// outside 0..=1 is an error naming the value.
+    pub fn floor_asked(asked: Option<f32>) -> std::result::Result<Option<f32>, String> {
+        match asked {
+            None => Ok(Some(Self::DEFAULT_FLOOR)),
+            Some(f) if !(0.0..=1.0).contains(&f) => Err(format!("floor must be in 0..=1, got {f}")),
+            Some(0.0) => Ok(None),
+            Some(f) => Ok(Some(f)),
+        }
+    }
+
     pub fn new(text: impl Into<String>, top_k: usize) -> Self {
         Query {
             text: text.into(),

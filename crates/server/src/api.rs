@@ -274,14 +274,7 @@ impl SearchBody {
             statutes: self.statutes.iter().map(|s| s.to_ref()).collect(),
         };
         q.ranking = self.ranking.to_ranking();
-        q.floor = match self.floor {
-            None => Some(Query::DEFAULT_FLOOR),
-            Some(f) if !(0.0..=1.0).contains(&f) => {
-                return Err(AppError::InvalidRequest("floor must be in 0..=1".into()))
-            }
-            Some(0.0) => None,
-            Some(f) => Some(f),
-        };
+        q.floor = Query::floor_asked(self.floor).map_err(AppError::InvalidRequest)?;
         q.filters = self.filters.to_filters()?;
         q.mode = self.mode.to_mode();
         q.fusion = fusion;
