@@ -63,6 +63,7 @@ struct Keys {
     judge_a: String,
     court_a: String,
     judge_b: String,
+    court_b: String,
     admin: String,
 }
 
@@ -87,6 +88,7 @@ fn start(options: ServerOptions) -> (ServerHandle, Keys, tempfile::TempDir) {
         judge_a: key(Role::Judge, "甲法院"),
         court_a: key(Role::Court, "甲法院"),
         judge_b: key(Role::Judge, "乙法院"),
+        court_b: key(Role::Court, "乙法院"),
         admin: key(Role::Admin, "甲法院"),
     };
     let state = AppState::new(engine, store, options).expect("state");
@@ -739,4 +741,314 @@ fn leian_ingest_pushes_a_new_guiding_case_to_open_pending_cases() {
         "jsonl",
     ]);
     assert!(!out.contains("created"), "{out}");
+}
+
+/// The raw SSE text a key's stream sends within `limit` (read on its own thread).
+fn sse_text(addr: SocketAddr, key: &str, limit: Duration) -> std::thread::JoinHandle<String> {
+    let key = key.to_string();
+    std::thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        let head = format!(
+            "GET /v1/pushes/stream HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nAccept: text/event-stream\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).expect("write");
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let start = Instant::now();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        while start.elapsed() < limit {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+        }
+        String::from_utf8_lossy(&raw).into_owned()
+    })
+}
+
+/// An `http://` URL nothing listens on (deliveries to it fail and stay pending).
+fn dead_url() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    format!("http://{addr}/hook")
+}
+
+#[test]
+fn a_case_visible_to_one_court_never_reaches_another_and_restricting_withdraws_pushes() {
+    let (server, k, _dir) = start(ServerOptions {
+        push: PushOptions {
+            retry_base_ms: 40,
+            ..PushOptions::default()
+        },
+        ..ServerOptions::default()
+    });
+    let a = server.addr();
+    // court B has a webhook (unreachable for now), a pending case and a subscription that
+    // all match what comes; court A has a pending case too
+    ok(put(
+        a,
+        "/v1/webhooks",
+        &k.court_b,
+        &json!({"url": dead_url(), "secret": SECRET}),
+    ));
+    let pa = ok(post(
+        a,
+        "/v1/pending-cases",
+        &k.judge_a,
+        &json!({"facts": DRUNK, "charges": ["危险驾驶罪"]}),
+    ));
+    let pa = pa["id"].as_str().expect("id").to_string();
+    let pb = ok(post(
+        a,
+        "/v1/pending-cases",
+        &k.judge_b,
+        &json!({"facts": DRUNK, "charges": ["危险驾驶罪"]}),
+    ));
+    let pb = pb["id"].as_str().expect("id").to_string();
+    ok(post(
+        a,
+        "/v1/subscriptions",
+        &k.judge_b,
+        &json!({"charges": ["危险驾驶"]}),
+    ));
+    let stream_b = sse_text(a, &k.judge_b, Duration::from_secs(4));
+    let facts = "被告人醉酒后驾驶小型轿车在城市道路上行驶，被交警查获，经鉴定血液酒精含量为一百九十毫克每百毫升。";
+    let secret = json!({
+        "id": "secret:1",
+        "title": "指导案例999号：机密醉驾案（测试）",
+        "tier": "guiding",
+        "category": "criminal",
+        "charges": ["危险驾驶罪"],
+        "sections": {"facts": facts},
+        "visible_to": ["甲法院"]
+    });
+    let r = ok(post(a, "/v1/cases", &k.admin, &secret));
+    assert_eq!(r["pushes_created"], 1, "court A's pending case only: {r}");
+    // court A has it everywhere
+    let inbox_a = ok(get(a, &format!("/v1/pushes?pending_case={pa}"), &k.judge_a));
+    assert!(case_ids(&inbox_a["pushes"]).contains(&"secret:1".to_string()));
+    assert_eq!(get(a, "/v1/cases/secret:1", &k.judge_a).status, 200);
+    // court B on every path: case, search, similar, report, consistency, pending case, inbox
+    assert_eq!(get(a, "/v1/cases/secret:1", &k.judge_b).status, 404);
+    let found = ok(post(
+        a,
+        "/v1/search",
+        &k.judge_b,
+        &json!({"query": facts, "top_k": 50, "floor": 0}),
+    ));
+    assert!(!found.to_string().contains("secret:1"), "{found}");
+    let found_a = ok(post(
+        a,
+        "/v1/search",
+        &k.judge_a,
+        &json!({"query": facts, "top_k": 50, "floor": 0}),
+    ));
+    assert!(found_a.to_string().contains("secret:1"), "court A finds it");
+    let similar = ok(get(a, "/v1/cases/sample:001/similar?top_k=50", &k.judge_b));
+    assert!(!similar.to_string().contains("secret:1"));
+    let report = post(
+        a,
+        "/v1/reports",
+        &k.judge_b,
+        &json!({"query": {"query": facts, "floor": 0}}),
+    );
+    assert_eq!(report.status, 201, "{}", report.body);
+    assert!(!report.body.contains("secret:1"));
+    let check = post(
+        a,
+        "/v1/consistency",
+        &k.judge_b,
+        &json!({"facts": facts, "charges": ["危险驾驶罪"], "proposed_term_months": 3}),
+    );
+    assert!(!check.body.contains("secret:1"), "{}", check.body);
+    let mine = ok(get(a, &format!("/v1/pending-cases/{pb}"), &k.judge_b));
+    assert!(!mine.to_string().contains("secret:1"));
+    let inbox_b = ok(get(a, "/v1/pushes", &k.judge_b));
+    assert!(!case_ids(&inbox_b["pushes"]).contains(&"secret:1".to_string()));
+    let text = stream_b.join().expect("stream");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(!text.contains("secret:1"), "{text}");
+
+    // a public case reaches court B, its webhook still undelivered; restricting it takes
+    // it back from B's inbox, stream and webhook
+    let public = json!({
+        "id": "open:2",
+        "title": "指导案例998号：醉驾案（测试）",
+        "tier": "guiding",
+        "category": "criminal",
+        "charges": ["危险驾驶罪"],
+        "sections": {"facts": facts}
+    });
+    let r = ok(post(a, "/v1/cases", &k.admin, &public));
+    assert_eq!(
+        r["pushes_created"], 3,
+        "A's pending, B's pending and B's subscription: {r}"
+    );
+    let b_pushes: Vec<i64> = ok(get(a, "/v1/pushes", &k.judge_b))["pushes"]
+        .as_array()
+        .expect("pushes")
+        .iter()
+        .filter(|p| p["case_id"] == "open:2")
+        .map(|p| p["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(b_pushes.len(), 2);
+    for id in &b_pushes {
+        let d = ok(get(a, &format!("/v1/pushes/{id}/delivery"), &k.judge_b));
+        assert_eq!(d["state"], "pending", "not delivered yet: {d}");
+    }
+    let v = ok(put(
+        a,
+        "/v1/admin/cases/open:2/visibility",
+        &k.admin,
+        &json!({"courts": ["甲法院"]}),
+    ));
+    assert_eq!(v["pushes_withdrawn"], 2, "{v}");
+    let inbox_b = ok(get(a, "/v1/pushes", &k.judge_b));
+    assert!(!case_ids(&inbox_b["pushes"]).contains(&"open:2".to_string()));
+    for id in &b_pushes {
+        assert_eq!(
+            get(a, &format!("/v1/pushes/{id}/delivery"), &k.judge_b).status,
+            404
+        );
+        assert_eq!(
+            post(a, &format!("/v1/pushes/{id}/ack"), &k.judge_b, &json!({})).status,
+            404
+        );
+    }
+    let inbox_a = ok(get(a, &format!("/v1/pushes?pending_case={pa}"), &k.judge_a));
+    assert!(
+        case_ids(&inbox_a["pushes"]).contains(&"open:2".to_string()),
+        "A keeps it"
+    );
+    // B's webhook comes up: what is delivered now is a later public case, never open:2
+    let rx = receiver(0);
+    ok(put(
+        a,
+        "/v1/webhooks",
+        &k.court_b,
+        &json!({"url": format!("http://{}/hook", rx.addr), "secret": SECRET}),
+    ));
+    let later = json!({
+        "id": "open:3",
+        "title": "指导案例997号：醉驾案二（测试）",
+        "tier": "guiding",
+        "category": "criminal",
+        "charges": ["危险驾驶罪"],
+        "sections": {"facts": facts}
+    });
+    ok(post(a, "/v1/cases", &k.admin, &later));
+    wait_until("open:3 delivered to B", Duration::from_secs(30), || {
+        rx.got
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.body).contains("open:3"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let got = rx.got.lock().expect("lock").clone();
+    for r in &got {
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(
+            !body.contains("open:2") && !body.contains("secret:1"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn post_cases_and_leian_ingest_store_one_record_identically_visibility_included() {
+    let records = [
+        json!({
+            "id": "same:1",
+            "title": "某某诈骗案（测试）",
+            "court": "某省高级人民法院",
+            "court_level": "high",
+            "tier": "typical",
+            "visible_to": ["甲法院"],
+            "full_text": "某省高级人民法院\n刑事判决书\n经审理查明：被告人冒充银行工作人员，以办理贷款需缴纳保证金为由，骗取被害人人民币五万元。\n本院认为，被告人以非法占有为目的，虚构事实骗取他人财物，数额较大，其行为已构成诈骗罪。依照《中华人民共和国刑法》第二百六十六条之规定，判决如下：\n被告人犯诈骗罪，判处有期徒刑二年，并处罚金人民币二万元。"
+        }),
+        json!({
+            "id": "same:2",
+            "title": "某某盗窃案（测试）",
+            "court_level": "basic",
+            "sections": {"facts": "被告人趁被害人熟睡之机，窃取其放在床头的手机一部，价值人民币三千元。"}
+        }),
+    ];
+    // by the command line, with a default restriction for records that name none
+    let cli = tempfile::tempdir().expect("tempdir");
+    let file = cli.path().join("cases.jsonl");
+    std::fs::write(
+        &file,
+        records.iter().map(|r| format!("{r}\n")).collect::<String>(),
+    )
+    .expect("write");
+    let index = cli.path().join("index");
+    let out = leian_ok(&[
+        "ingest",
+        path_str(&file),
+        "--index",
+        path_str(&index),
+        "--no-model",
+        "--visible-to",
+        "丙法院, 丁法院",
+    ]);
+    assert!(out.contains("2 cases restricted"), "{out}");
+    // by the API
+    let (server, k, dir) = start(ServerOptions::default());
+    ok(post(server.addr(), "/v1/cases", &k.admin, &json!(records)));
+    server.shutdown().expect("shutdown");
+    let open = |d: &std::path::Path| {
+        Engine::open(&EngineOptions {
+            index_dir: d.to_path_buf(),
+            ..EngineOptions::default()
+        })
+        .expect("engine")
+    };
+    let (by_cli, by_api) = (open(&index), open(dir.path()));
+    for id in ["same:1", "same:2"] {
+        let id = leian_ingest::CaseId::new(id);
+        let a = by_cli
+            .get(&id)
+            .expect("get")
+            .expect("stored by leian ingest");
+        let b = by_api
+            .get(&id)
+            .expect("get")
+            .expect("stored by POST /v1/cases");
+        assert_eq!(
+            serde_json::to_value(&a).expect("json"),
+            serde_json::to_value(&b).expect("json"),
+            "{id}"
+        );
+    }
+    let fraud = by_api
+        .get(&leian_ingest::CaseId::new("same:1"))
+        .expect("get")
+        .expect("case");
+    assert_eq!(
+        fraud.tier,
+        leian_ingest::AuthorityTier::Typical,
+        "the given tier is kept"
+    );
+    assert!(
+        fraud.charges.iter().any(|c| c.contains("诈骗")),
+        "extracted from full_text"
+    );
+    let courts = |d: &std::path::Path, id: &str| {
+        leian_visibility::CaseVisibility::open(&d.join(DB_FILE))
+            .expect("visibility")
+            .courts(id)
+            .expect("courts")
+    };
+    assert_eq!(courts(&index, "same:1"), vec!["甲法院".to_string()]);
+    assert_eq!(courts(dir.path(), "same:1"), vec!["甲法院".to_string()]);
+    assert_eq!(
+        courts(&index, "same:2"),
+        vec!["丁法院".to_string(), "丙法院".to_string()],
+        "--visible-to for the record that names none"
+    );
+    assert!(courts(dir.path(), "same:2").is_empty(), "public");
 }

@@ -104,6 +104,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<()> {
                 format,
                 true,
                 None,
+                &[],
             )?;
             count = s.cases;
             rates.push(s.cases as f64 / s.seconds);

@@ -47,6 +47,7 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
         Format::Auto,
         false,
         None,
+        &[],
     )?;
     println!(
         "demo index {}: {} cases ({} ingested now, {} skipped)\n",

@@ -296,6 +296,7 @@ fn run_scm(args: ScmArgs) -> Result<()> {
             Format::Scm,
             true,
             None,
+            &[],
         )?;
     }
     let scm_ids: Vec<CaseId> = engine
@@ -402,6 +403,7 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
             Format::Scm,
             true,
             None,
+            &[],
         )?;
     }
     let lecard_index = lecard.index();

@@ -22,6 +22,11 @@ pub(crate) struct IngestArgs {
     /// Do not print each skipped record (the summary still counts them).
     #[arg(long)]
     quiet: bool,
+    /// Restrict every case of this run to these courts (comma-separated court names; a
+    /// record's own `visible_to` wins). Stored before the case is committed, so it is
+    /// never searchable nor pushed outside these courts.
+    #[arg(long, value_delimiter = ',')]
+    visible_to: Vec<String>,
     /// Commit every N cases. Each commit is acknowledged on stdout (`committed N cases`):
     /// acknowledged cases survive a crash; a crash loses at most the uncommitted batch.
     #[arg(long, default_value_t = 2000)]
@@ -38,6 +43,8 @@ pub(crate) struct IngestSummary {
     pub(crate) skipped: usize,
     pub(crate) chunks_embedded: usize,
     pub(crate) chunks_computed: usize,
+    /// Cases stored with a court restriction (`visible_to`).
+    pub(crate) restricted: usize,
     pub(crate) seconds: f64,
     /// Guiding and typical cases ingested (they get pushed to pending cases).
     #[serde(skip)]
@@ -46,13 +53,29 @@ pub(crate) struct IngestSummary {
 
 pub(crate) fn run(args: IngestArgs) -> Result<()> {
     let engine = args.model.open_engine(&args.index)?;
+    let visible_to = leian_visibility::normalise_courts(&args.visible_to);
+    if !args.visible_to.is_empty() && visible_to.is_empty() {
+        bail!("--visible-to: no court named");
+    }
     let summary = ingest_paths(
         &engine,
         &args.paths,
         args.format,
         args.quiet,
         Some(args.batch),
+        &visible_to,
     )?;
+    if summary.restricted > 0 {
+        println!(
+            "{} cases restricted to the courts they name{}",
+            summary.restricted,
+            if visible_to.is_empty() {
+                String::new()
+            } else {
+                format!(" (default: {})", visible_to.join("、"))
+            }
+        );
+    }
     println!(
         "ingested {} cases and {} statutes, skipped {} records, in {:.1} s ({:.0} cases/s); index now holds {} cases",
         summary.cases,
@@ -78,16 +101,24 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
 }
 
 /// Reads every path and upserts its records, committing every `batch` cases (and at the
-/// end), each commit acknowledged on stdout; `None`: one silent commit at the end. Bad records are reported on stderr (file:line: message) and skipped; nothing
-/// already stored is touched by them.
+/// end), each commit acknowledged on stdout; `None`: one silent commit at the end. Bad
+/// records are reported on stderr (file:line: message) and skipped; nothing already
+/// stored is touched by them. A case with `visible_to` (its own, else `visible_to` here)
+/// is restricted to those courts before the commit that makes it searchable.
 pub(crate) fn ingest_paths(
     engine: &Engine,
     paths: &[PathBuf],
     format: Format,
     quiet: bool,
     batch: Option<usize>,
+    visible_to: &[String],
 ) -> Result<IngestSummary> {
     let start = Instant::now();
+    let mut restrictions = Restrictions {
+        db: engine.root().join(leian_server::DB_FILE),
+        handle: None,
+        batch: Vec::new(),
+    };
     let acknowledge = batch.is_some();
     let batch = batch.unwrap_or(usize::MAX).max(1);
     let mut summary = IngestSummary::default();
@@ -104,7 +135,16 @@ pub(crate) fn ingest_paths(
         bar.set_message(path.display().to_string());
         for record in records {
             match record {
-                Ok(Item::Case(case)) => {
+                Ok(Item::Case(mut case)) => {
+                    if case.visible_to.is_empty() {
+                        case.visible_to = visible_to.to_vec();
+                    }
+                    if !case.visible_to.is_empty() {
+                        restrictions
+                            .batch
+                            .push((case.id.to_string(), case.visible_to.clone()));
+                        summary.restricted += 1;
+                    }
                     if matches!(case.tier, AuthorityTier::Guiding | AuthorityTier::Typical) {
                         summary.authority.push((*case).clone());
                     }
@@ -113,6 +153,7 @@ pub(crate) fn ingest_paths(
                     in_batch += 1;
                     if in_batch >= batch {
                         writer.note_source(source_line(path, in_batch));
+                        restrictions.store()?;
                         bar.suspend(|| commit(writer, &mut summary, acknowledge))?;
                         writer = engine.writer()?;
                         in_batch = 0;
@@ -139,10 +180,44 @@ pub(crate) fn ingest_paths(
                 writer.note_source(source_line(path, in_batch));
             }
         }
+        restrictions.store()?;
         commit(writer, &mut summary, acknowledge)?;
     }
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Court restrictions read since the last commit, stored (through leian-visibility, in
+/// the index's database) just before the next one.
+struct Restrictions {
+    db: PathBuf,
+    handle: Option<leian_visibility::CaseVisibility>,
+    batch: Vec<(String, Vec<String>)>,
+}
+
+impl Restrictions {
+    fn store(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        if self.handle.is_none() {
+            self.handle = Some(
+                leian_visibility::CaseVisibility::open(&self.db)
+                    .with_context(|| format!("opening {}", self.db.display()))?,
+            );
+        }
+        if let Some(v) = &self.handle {
+            let rows: Vec<(&str, &[String])> = self
+                .batch
+                .iter()
+                .map(|(id, courts)| (id.as_str(), courts.as_slice()))
+                .collect();
+            v.restrict_many(&rows)
+                .with_context(|| format!("storing case visibility in {}", self.db.display()))?;
+        }
+        self.batch.clear();
+        Ok(())
+    }
 }
 
 /// A line of the generation's source manifest.

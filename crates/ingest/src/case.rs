@@ -413,6 +413,12 @@ pub struct Case {
     /// Where the case came from (`lecard`, `cail2018`, `sample`…).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The courts that alone may see the case (empty: public), as given at ingest (native
+    /// field `visible_to`, `leian ingest --visible-to`, `POST /v1/cases`). An instruction
+    /// to leian-visibility, which stores it before the case is committed; never written to
+    /// the index, so a later change of visibility has no stale copy to contradict it.
+    #[serde(default, skip_serializing)]
+    pub visible_to: Vec<String>,
 }
 
 impl Case {
@@ -436,6 +442,7 @@ impl Case {
             tier: AuthorityTier::Other,
             guiding: None,
             source: String::new(),
+            visible_to: Vec::new(),
         }
     }
 

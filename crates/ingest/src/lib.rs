@@ -18,6 +18,7 @@ pub use error::{IngestError, Result};
 pub use extract::{extract_case, field_coverage, fill_from_text};
 pub use numerals::{parse_cn_int, parse_term_months};
 pub use reader::{
-    lecard_case_id, read_path, read_scm_triplets, Format, Item, RecordError, Records, ScmTriplet,
+    case_from_native, lecard_case_id, read_path, read_scm_triplets, Format, Item, RecordError,
+    Records, ScmTriplet,
 };
 pub use statute::{find_statute_refs, normalize_law_name};

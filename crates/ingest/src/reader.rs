@@ -762,6 +762,16 @@ fn parse_statute(obj: &Obj) -> RecordResult<StatuteArticle> {
 
 /// The native format: a serialised [`Case`]. Only `id` is required, plus at least one of
 /// `full_text`, `sections.facts` or `title`; missing fields are filled from `full_text`.
+/// One native record (a `Case` as JSON) as every way in stores it — `leian ingest` and
+/// `POST /v1/cases` alike: fields missing from `full_text` extracted from it, the tier the
+/// record gives kept, else following the court level. The error names the field.
+pub fn case_from_native(v: &Value) -> std::result::Result<Case, String> {
+    match v {
+        Value::Object(obj) => parse_native(obj),
+        other => Err(format!("expected a JSON object, got {}", kind(other))),
+    }
+}
+
 fn parse_native(obj: &Obj) -> RecordResult<Case> {
     req_str(obj, "id")?;
     let full_text = opt_str(obj, "full_text")?.unwrap_or_default();

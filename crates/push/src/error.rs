@@ -15,6 +15,8 @@ pub enum PushError {
     Engine(#[from] EngineError),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Visibility(#[from] leian_visibility::VisibilityError),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -477,6 +477,12 @@ impl PushService {
         Ok(ids)
     }
 
+    /// After a case's visibility changed: its pushes to courts that may no longer see it
+    /// are withdrawn and their undelivered webhooks cancelled.
+    pub fn on_visibility_changed(&self, case_id: &str) -> Result<usize> {
+        self.store.withdraw_hidden(case_id)
+    }
+
     /// After a case was deleted from the engine: its pushes are withdrawn for good.
     pub fn on_case_deleted(&self, case_id: &str) -> Result<usize> {
         self.store.withdraw_case(case_id)

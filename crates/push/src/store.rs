@@ -7,6 +7,7 @@ use crate::clock::{now_iso, now_ms};
 use crate::error::{PushError, Result};
 use crate::model::*;
 use leian_ingest::{AuthorityTier, CaseCategory, StatuteRef};
+use leian_visibility::CaseVisibility;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -86,9 +87,11 @@ const PUSH_COLUMNS: &str =
     "p.id, p.court, p.target_kind, p.target_id, p.case_id, p.case_title, p.tier, \
      p.charges, p.score, p.reason, p.reason_detail, p.created_at, p.acked_at, f.useful";
 
-/// The push tables; one connection behind a mutex (every call is short).
+/// The push tables; one connection behind a mutex (every call is short). Visibility is
+/// asked of [`CaseVisibility`] (same file) whenever a push is created or delivered.
 pub struct PushStore {
     conn: Mutex<Connection>,
+    visibility: CaseVisibility,
 }
 
 impl std::fmt::Debug for PushStore {
@@ -193,7 +196,13 @@ impl PushStore {
         conn.execute_batch(SCHEMA)?;
         Ok(PushStore {
             conn: Mutex::new(conn),
+            visibility: CaseVisibility::open(path)?,
         })
+    }
+
+    /// Who may see which case (the same database file).
+    pub fn visibility(&self) -> &CaseVisibility {
+        &self.visibility
     }
 
     fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -335,29 +344,15 @@ impl PushStore {
         )? > 0)
     }
 
-    /// Stores a push unless its (target, case) pair was pushed before, or the case is
-    /// restricted to other courts (the server's `case_permissions`), and queues its
-    /// webhook delivery when the court has a webhook. Returns the new push's id.
+    /// Stores a push unless its (target, case) pair was pushed before, or the court may
+    /// not see the case, and queues its webhook delivery when the court has a webhook.
+    /// Returns the new push's id.
     pub fn insert_push(&self, p: &NewPush) -> Result<Option<i64>> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        // visibility: the server's table, when it exists in this database
-        let hidden: Option<i64> = match tx
-            .query_row(
-                "SELECT 1 FROM case_permissions WHERE case_id = ?1 GROUP BY case_id
-                 HAVING SUM(court = ?2) = 0",
-                params![p.case_id, p.court],
-                |r| r.get(0),
-            )
-            .optional()
-        {
-            Ok(v) => v,
-            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("no such table") => None,
-            Err(e) => return Err(e.into()),
-        };
-        if hidden.is_some() {
+        if !self.visibility.may_see(&p.case_id, &p.court)? {
             return Ok(None);
         }
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
         let created_at = now_iso();
         let n = tx.execute(
             "INSERT OR IGNORE INTO pushes (court, target_kind, target_id, case_id, case_title, tier,
@@ -408,8 +403,16 @@ impl PushStore {
         Ok(Some(id))
     }
 
-    /// A court's pushes matching the filter, oldest first (withdrawn ones never).
+    /// A court's pushes matching the filter, oldest first; never withdrawn ones nor ones
+    /// of a case the court may no longer see (checked now, at delivery).
     pub fn pushes(&self, court: &str, f: &PushFilter) -> Result<Vec<Push>> {
+        let hidden = self.visibility.hidden_from(court)?;
+        let mut list = self.pushes_unchecked(court, f)?;
+        list.retain(|p| !hidden.contains(&p.case_id));
+        Ok(list)
+    }
+
+    fn pushes_unchecked(&self, court: &str, f: &PushFilter) -> Result<Vec<Push>> {
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
         let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(
@@ -435,8 +438,17 @@ impl PushStore {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// One push of the court (withdrawn ones are gone).
+    /// One push of the court (withdrawn ones, and ones of a case the court may no longer
+    /// see, are gone).
     pub fn push(&self, court: &str, id: i64) -> Result<Option<Push>> {
+        let push = self.push_unchecked(court, id)?;
+        match push {
+            Some(p) if self.visibility.may_see(&p.case_id, court)? => Ok(Some(p)),
+            _ => Ok(None),
+        }
+    }
+
+    fn push_unchecked(&self, court: &str, id: i64) -> Result<Option<Push>> {
         Ok(self
             .conn()?
             .query_row(
@@ -452,6 +464,9 @@ impl PushStore {
 
     /// Marks a push acknowledged (read); the first time counts. False when not the court's.
     pub fn ack(&self, court: &str, id: i64) -> Result<bool> {
+        if self.push(court, id)?.is_none() {
+            return Ok(false);
+        }
         let conn = self.conn()?;
         let n = conn.execute(
             "UPDATE pushes SET acked_at = COALESCE(acked_at, ?3)
@@ -463,6 +478,9 @@ impl PushStore {
 
     /// Records (or replaces) a key's verdict on a push. False when not the court's.
     pub fn feedback(&self, court: &str, id: i64, key_id: i64, useful: bool) -> Result<bool> {
+        if self.push(court, id)?.is_none() {
+            return Ok(false);
+        }
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let exists: Option<i64> = tx
@@ -501,6 +519,41 @@ impl PushStore {
              WHERE state = 'pending' AND push_id IN (SELECT id FROM pushes WHERE case_id = ?1)",
             params![case_id],
         )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// After a case's visibility changed: every push of it to a court that may no longer
+    /// see it is withdrawn (gone from inbox and stream) and its undelivered webhook
+    /// cancelled. Returns how many pushes it withdrew.
+    pub fn withdraw_hidden(&self, case_id: &str) -> Result<usize> {
+        let allowed = self.visibility.courts(case_id)?;
+        if allowed.is_empty() {
+            return Ok(0); // public: everyone may see it
+        }
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let courts: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT court FROM pushes WHERE case_id = ?1 AND withdrawn_at IS NULL",
+            )?;
+            let rows = stmt.query_map(params![case_id], |r| r.get::<_, String>(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut n = 0;
+        for court in courts.iter().filter(|c| !allowed.contains(c)) {
+            tx.execute(
+                "UPDATE push_deliveries SET state = 'cancelled'
+                 WHERE state = 'pending' AND push_id IN
+                   (SELECT id FROM pushes WHERE case_id = ?1 AND court = ?2)",
+                params![case_id, court],
+            )?;
+            n += tx.execute(
+                "UPDATE pushes SET withdrawn_at = ?3
+                 WHERE case_id = ?1 AND court = ?2 AND withdrawn_at IS NULL",
+                params![case_id, court, now_iso()],
+            )?;
+        }
         tx.commit()?;
         Ok(n)
     }
@@ -594,24 +647,47 @@ impl PushStore {
     }
 
     /// Deliveries whose time has come (at most `limit`), oldest first, with the court's
-    /// current webhook URL and secret.
+    /// current webhook URL and secret. Visibility is checked now: a delivery of a case the
+    /// court may no longer see is cancelled, not returned.
     pub fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<DueDelivery>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT d.push_id, w.url, w.secret, d.body, d.attempts FROM push_deliveries d
-             JOIN push_webhooks w ON w.court = d.court
-             WHERE d.state = 'pending' AND d.next_at <= ?1 ORDER BY d.next_at, d.push_id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now, limit as i64], |r| {
-            Ok(DueDelivery {
-                push_id: r.get(0)?,
-                url: r.get(1)?,
-                secret: r.get(2)?,
-                body: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let due: Vec<(DueDelivery, String, String)> = {
+            let conn = self.conn()?;
+            let mut stmt = conn.prepare(
+                "SELECT d.push_id, w.url, w.secret, d.body, d.attempts, p.case_id, d.court
+                 FROM push_deliveries d
+                 JOIN push_webhooks w ON w.court = d.court
+                 JOIN pushes p ON p.id = d.push_id
+                 WHERE d.state = 'pending' AND d.next_at <= ?1
+                 ORDER BY d.next_at, d.push_id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], |r| {
+                Ok((
+                    DueDelivery {
+                        push_id: r.get(0)?,
+                        url: r.get(1)?,
+                        secret: r.get(2)?,
+                        body: r.get(3)?,
+                        attempts: r.get(4)?,
+                    },
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(due.len());
+        for (d, case_id, court) in due {
+            if self.visibility.may_see(&case_id, &court)? {
+                out.push(d);
+            } else {
+                self.conn()?.execute(
+                    "UPDATE push_deliveries SET state = 'cancelled', last_error = ?2
+                     WHERE push_id = ?1 AND state = 'pending'",
+                    params![d.push_id, "the case is no longer visible to this court"],
+                )?;
+            }
+        }
+        Ok(out)
     }
 
     /// When the next pending delivery is due (Unix ms), if any.
@@ -756,13 +832,9 @@ mod tests {
     #[test]
     fn restricted_and_withdrawn_cases_are_not_pushed_or_listed() {
         let (_d, s) = store();
-        s.conn()
-            .expect("conn")
-            .execute_batch(
-                "CREATE TABLE case_permissions (case_id TEXT NOT NULL, court TEXT NOT NULL);
-                 INSERT INTO case_permissions VALUES ('secret', '乙');",
-            )
-            .expect("server table");
+        s.visibility()
+            .restrict("secret", &["乙"])
+            .expect("restrict");
         let t = PushTarget::PendingCase("p".into());
         assert_eq!(
             s.insert_push(&push("甲", t.clone(), "secret"))
@@ -788,5 +860,41 @@ mod tests {
         // withdrawn for good: the pair stays taken
         assert_eq!(s.insert_push(&push("甲", t, "gone")).expect("again"), None);
         assert_eq!(s.feedback_report().expect("report").overall.pushes, 1);
+    }
+
+    #[test]
+    fn visibility_is_checked_at_delivery_even_before_a_withdrawal() {
+        let (_d, s) = store();
+        s.set_webhook("甲", "http://127.0.0.1:1/h", "secret-secret-123")
+            .expect("webhook");
+        let t = PushTarget::PendingCase("p".into());
+        let id = s
+            .insert_push(&push("甲", t, "later-sealed"))
+            .expect("insert")
+            .expect("new");
+        assert_eq!(s.due_deliveries(i64::MAX, 10).expect("due").len(), 1);
+        // restricted behind the push store's back: nothing is withdrawn yet, but nothing
+        // of it is delivered either
+        s.visibility()
+            .restrict("later-sealed", &["乙"])
+            .expect("restrict");
+        assert!(s.push("甲", id).expect("push").is_none());
+        assert!(s
+            .pushes("甲", &PushFilter::default())
+            .expect("list")
+            .is_empty());
+        assert!(!s.ack("甲", id).expect("ack"));
+        assert!(!s.feedback("甲", id, 1, true).expect("feedback"));
+        assert!(s.due_deliveries(i64::MAX, 10).expect("due").is_empty());
+        let d = s.delivery(id).expect("d").expect("row");
+        assert_eq!(d.state, "cancelled");
+        // the withdrawal after it takes the push back for good; public again does not
+        // bring a withdrawn push back
+        assert_eq!(s.withdraw_hidden("later-sealed").expect("withdraw"), 1);
+        s.visibility()
+            .restrict::<&str>("later-sealed", &[])
+            .expect("public");
+        assert!(s.push("甲", id).expect("push").is_none());
+        assert_eq!(s.withdraw_hidden("later-sealed").expect("public"), 0);
     }
 }

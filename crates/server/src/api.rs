@@ -432,6 +432,15 @@ pub struct VisibilityBody {
     pub courts: Vec<String>,
 }
 
+/// The answer of `PUT /v1/admin/cases/{id}/visibility`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VisibilityResponse {
+    /// Courts now allowed to see the case; empty: public.
+    pub courts: Vec<String>,
+    /// Pushes of the case to courts that may no longer see it, withdrawn now.
+    pub pushes_withdrawn: usize,
+}
+
 /// The case the judge is deciding.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -36,6 +36,8 @@ pub enum AppError {
     Push(#[from] PushError),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Visibility(#[from] leian_visibility::VisibilityError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -94,13 +96,19 @@ impl AppError {
                 }
                 PushError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
                 PushError::Engine(e) => engine_parts(e),
-                PushError::Sqlite(_) | PushError::Io { .. } | PushError::Internal(_) => (
+                PushError::Sqlite(_)
+                | PushError::Visibility(_)
+                | PushError::Io { .. }
+                | PushError::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     INTERNAL.into(),
                 ),
             },
-            AppError::Sqlite(_) | AppError::Io { .. } | AppError::Internal(_) => (
+            AppError::Sqlite(_)
+            | AppError::Visibility(_)
+            | AppError::Io { .. }
+            | AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 INTERNAL.into(),

@@ -34,11 +34,14 @@ impl Caller {
     }
 
     /// Ids of the cases this caller may not see.
-    pub(crate) fn hidden(&self, store: &crate::store::Store) -> Result<HashSet<String>, AppError> {
+    pub(crate) fn hidden(
+        &self,
+        visibility: &leian_visibility::CaseVisibility,
+    ) -> Result<HashSet<String>, AppError> {
         if self.sees_all() {
             Ok(HashSet::new())
         } else {
-            store.hidden_from(&self.0.court)
+            Ok(visibility.hidden_from(&self.0.court)?)
         }
     }
 }

@@ -27,7 +27,7 @@ mod webhook;
 pub use api::{
     FilterParams, HitOut, ModeParam, PendingCase, RankingParam, ReportBody, ReportFormat,
     SearchBody, SearchResponse, StatuteParam, StatuteResponse, TierGroup, VisibilityBody,
-    MAX_QUERY_CHARS,
+    VisibilityResponse, MAX_QUERY_CHARS,
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
@@ -95,7 +95,7 @@ use utoipa::{Modify, OpenApi};
         SearchBody, FilterParams, StatuteParam, ModeParam, RankingParam, SearchResponse, HitOut, TierGroup,
         routes::search::ChargesResponse,
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
-        ReportTier, ReportCase, VisibilityBody, AuditRow, KeyInfo, Role,
+        ReportTier, ReportCase, VisibilityBody, VisibilityResponse, AuditRow, KeyInfo, Role,
         routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
         ErrorBody, ErrorDetail, ConsistencyBody,
         PendingCaseBody, PendingCaseUpdateBody, PendingCaseResponse, SubscriptionBody,

@@ -51,6 +51,13 @@ pub(crate) struct Shared {
     pub(crate) writing: std::sync::Mutex<()>,
 }
 
+impl Shared {
+    /// Who may see which case (leian-visibility, one handle shared with push).
+    pub(crate) fn visibility(&self) -> &leian_visibility::CaseVisibility {
+        self.pushes.store().visibility()
+    }
+}
+
 /// Cheap to clone; every handler gets one.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,12 +1,11 @@
 //! The server's SQLite database (`<index>/leian.sqlite`): API keys (hashed), case
-//! visibility, the append-only audit log and saved reports.
+//! the append-only audit log and saved reports (case visibility is leian-visibility's).
 
 use crate::clock::now_iso;
 use crate::error::{AppError, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
@@ -22,11 +21,6 @@ CREATE TABLE IF NOT EXISTS keys (
     role TEXT NOT NULL,
     hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS case_permissions (
-    case_id TEXT NOT NULL,
-    court TEXT NOT NULL,
-    PRIMARY KEY (case_id, court)
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -352,46 +346,6 @@ impl Store {
         }))
     }
 
-    /// Restricts a case to these courts; an empty list makes it visible to everyone.
-    pub fn set_visibility(&self, case_id: &str, courts: &[String]) -> Result<()> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        tx.execute(
-            "DELETE FROM case_permissions WHERE case_id = ?1",
-            params![case_id],
-        )?;
-        for court in courts {
-            let court = court.trim();
-            if !court.is_empty() {
-                tx.execute(
-                    "INSERT OR IGNORE INTO case_permissions (case_id, court) VALUES (?1, ?2)",
-                    params![case_id, court],
-                )?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The courts a case is restricted to (empty: public).
-    pub fn visibility(&self, case_id: &str) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare("SELECT court FROM case_permissions WHERE case_id = ?1 ORDER BY court")?;
-        let rows = stmt.query_map(params![case_id], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
-    /// Cases restricted to courts other than `court`: hidden from its keys.
-    pub fn hidden_from(&self, court: &str) -> Result<HashSet<String>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT case_id FROM case_permissions GROUP BY case_id HAVING SUM(court = ?1) = 0",
-        )?;
-        let rows = stmt.query_map(params![court], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
     /// Appends one audit row.
     pub fn append_audit(
         &self,
@@ -526,16 +480,6 @@ mod tests {
         let raw = std::fs::read(dir.path().join(DB_FILE)).expect("db file");
         let raw = String::from_utf8_lossy(&raw);
         assert!(!raw.contains(&secret), "the secret itself is never stored");
-    }
-
-    #[test]
-    fn restricted_cases_are_hidden_from_other_courts_only() {
-        let (_d, s) = store();
-        s.set_visibility("c1", &["甲法院".into()]).expect("set");
-        assert!(s.hidden_from("乙法院").expect("h").contains("c1"));
-        assert!(!s.hidden_from("甲法院").expect("h").contains("c1"));
-        s.set_visibility("c1", &[]).expect("clear");
-        assert!(s.hidden_from("乙法院").expect("h").is_empty());
     }
 
     #[test]

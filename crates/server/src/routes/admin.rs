@@ -1,6 +1,6 @@
 //! Admin endpoints: the audit log and case visibility; and `whoami` for every key.
 
-use crate::api::VisibilityBody;
+use crate::api::{VisibilityBody, VisibilityResponse};
 use crate::error::{AppError, Result};
 use crate::extract::AppPath as Path;
 use crate::extract::{AppJson, AppQuery, Caller};
@@ -29,13 +29,14 @@ pub(crate) async fn audit(
     Ok(Json(state.db(move |s| s.audit(&filter)).await?))
 }
 
-/// Restricts a case to the given courts (empty: public). Admin only.
+/// Restricts a case to the given courts (empty: public). Admin only. Pushes of the case
+/// to courts that may no longer see it are withdrawn, undelivered webhooks cancelled.
 #[utoipa::path(
     put, path = "/v1/admin/cases/{id}/visibility", tag = "admin",
     params(("id" = String, Path, description = "case id")),
     request_body = VisibilityBody,
     responses(
-        (status = 200, body = VisibilityBody),
+        (status = 200, body = VisibilityResponse),
         (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
     ),
@@ -46,20 +47,21 @@ pub(crate) async fn set_visibility(
     caller: Caller,
     Path(id): Path<String>,
     AppJson(body): AppJson<VisibilityBody>,
-) -> Result<Json<VisibilityBody>> {
+) -> Result<Json<VisibilityResponse>> {
     caller.require_admin()?;
-    let courts = state
+    let out = state
         .blocking(move |s| {
             if s.engine.get(&CaseId::new(id.clone()))?.is_none() {
                 return Err(AppError::NotFound(format!("no case {id}")));
             }
-            s.store.set_visibility(&id, &body.courts)?;
-            let courts = s.store.visibility(&id)?;
+            let courts = s.visibility().restrict(&id, &body.courts)?;
+            // what courts can no longer see is taken back from them, delivered or not
+            let withdrawn = s.pushes.on_visibility_changed(&id)?;
             s.store.append_audit(
                 &caller.0,
                 "set_visibility",
                 &format!(
-                    "{id} → {}",
+                    "{id} → {}; {withdrawn} pushes withdrawn",
                     if courts.is_empty() {
                         "public".to_string()
                     } else {
@@ -68,10 +70,16 @@ pub(crate) async fn set_visibility(
                 ),
                 std::slice::from_ref(&id),
             )?;
-            Ok(courts)
+            Ok(VisibilityResponse {
+                courts,
+                pushes_withdrawn: withdrawn,
+            })
         })
         .await?;
-    Ok(Json(VisibilityBody { courts }))
+    if out.pushes_withdrawn > 0 {
+        state.pushes_created(); // wakes streams, which re-check what they hold
+    }
+    Ok(Json(out))
 }
 
 /// The calling key: name, court, role.

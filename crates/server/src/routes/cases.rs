@@ -34,7 +34,7 @@ pub(crate) async fn get_case(
 ) -> Result<Json<serde_json::Value>> {
     let out = state
         .blocking(move |s| {
-            if caller.hidden(&s.store)?.contains(&id) {
+            if caller.hidden(s.visibility())?.contains(&id) {
                 return Err(not_found(&id));
             }
             let case = s
@@ -107,7 +107,7 @@ pub(crate) async fn similar(
     }
     let out = state
         .blocking(move |s| {
-            let hidden = caller.hidden(&s.store)?;
+            let hidden = caller.hidden(s.visibility())?;
             if hidden.contains(&id) {
                 return Err(not_found(&id));
             }

@@ -116,7 +116,7 @@ pub(crate) async fn consistency(
                 top_k: body.top_k,
                 mode: body.mode.to_mode(),
                 same_charges: body.same_charges,
-                hidden: caller.hidden(&s.store)?,
+                hidden: caller.hidden(s.visibility())?,
                 ..CheckOptions::default()
             };
             let report = check(&s.engine, &draft, &options)?;

@@ -144,7 +144,7 @@ pub(crate) async fn register(
                 &format!("{} {}", p.id, p.title),
                 &ids,
             )?;
-            Ok(respond(&caller.hidden(&s.store)?, p, pushes))
+            Ok(respond(&caller.hidden(s.visibility())?, p, pushes))
         })
         .await?;
     state.pushes_created();
@@ -201,7 +201,7 @@ pub(crate) async fn update(
                 "update_pending"
             };
             s.store.append_audit(&caller.0, action, &id, &ids)?;
-            Ok(respond(&caller.hidden(&s.store)?, p, pushes))
+            Ok(respond(&caller.hidden(s.visibility())?, p, pushes))
         })
         .await?;
     state.pushes_created();
@@ -251,7 +251,7 @@ pub(crate) async fn get_pending(
                 ..PushFilter::default()
             },
         )?;
-        Ok(respond(&caller.hidden(&s.store)?, p, pushes))
+        Ok(respond(&caller.hidden(s.visibility())?, p, pushes))
     })
     .await?;
     Ok(Json(out))
@@ -427,14 +427,8 @@ pub(crate) async fn inbox(
     };
     let grouped = p.grouped;
     let out = on_pushes(&state, move |s| {
-        let hidden = caller.hidden(&s.store)?;
-        let pushes: Vec<_> = s
-            .pushes
-            .store()
-            .pushes(&caller.0.court, &filter)?
-            .into_iter()
-            .filter(|x| !hidden.contains(&x.case_id))
-            .collect();
+        // visibility is checked by the push store as they are read
+        let pushes = s.pushes.store().pushes(&caller.0.court, &filter)?;
         if !grouped {
             return Ok(json!({ "pushes": pushes }));
         }
@@ -561,7 +555,6 @@ pub(crate) struct StreamParams {
 struct StreamState {
     state: AppState,
     court: String,
-    sees_all: bool,
     last: i64,
     tick: tokio::sync::watch::Receiver<u64>,
     queue: VecDeque<Push>,
@@ -595,7 +588,6 @@ pub(crate) async fn stream(
     let tick = state.inner.push_tick.subscribe();
     let init = StreamState {
         court: caller.0.court.clone(),
-        sees_all: caller.sees_all(),
         state,
         last,
         tick,
@@ -604,39 +596,44 @@ pub(crate) async fn stream(
     let events = futures_util::stream::unfold(init, |mut st| async move {
         loop {
             if let Some(push) = st.queue.pop_front() {
-                let event = Event::default()
-                    .id(push.id.to_string())
-                    .event("push")
-                    .json_data(&push)
-                    .unwrap_or_else(|_| Event::default().comment("unserialisable push"));
-                return Some((Ok(event), st));
+                // checked again as it is sent: a push withdrawn, or of a case restricted
+                // since it was read, is not delivered
+                let (court, id) = (st.court.clone(), push.id);
+                match on_pushes(&st.state, move |s| Ok(s.pushes.store().push(&court, id)?)).await {
+                    Ok(Some(push)) => {
+                        let event = Event::default()
+                            .id(push.id.to_string())
+                            .event("push")
+                            .json_data(&push)
+                            .unwrap_or_else(|_| Event::default().comment("unserialisable push"));
+                        return Some((Ok(event), st));
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!("push stream ends: {e}");
+                        return None;
+                    }
+                }
             }
             st.tick.borrow_and_update();
-            let (court, last, sees_all) = (st.court.clone(), st.last, st.sees_all);
+            let (court, last) = (st.court.clone(), st.last);
             let batch = on_pushes(&st.state, move |s| {
-                let hidden = if sees_all {
-                    HashSet::new()
-                } else {
-                    s.store.hidden_from(&court)?
-                };
-                let list = s.pushes.store().pushes(
+                Ok(s.pushes.store().pushes(
                     &court,
                     &PushFilter {
                         after: Some(last),
                         limit: Some(100),
                         ..PushFilter::default()
                     },
-                )?;
-                Ok((list, hidden))
+                )?)
             })
             .await;
             match batch {
-                Ok((list, hidden)) if !list.is_empty() => {
+                Ok(list) if !list.is_empty() => {
                     if let Some(l) = list.last() {
                         st.last = l.id;
                     }
-                    st.queue
-                        .extend(list.into_iter().filter(|x| !hidden.contains(&x.case_id)));
+                    st.queue.extend(list);
                 }
                 Ok(_) => {
                     // nothing new: wait for a push here, or poll (pushes made by `leian ingest`)
@@ -743,37 +740,16 @@ pub(crate) async fn feedback_report(
     ))
 }
 
-/// A native case record from a request (`Case` JSON; fields missing from `full_text` are
-/// extracted from it; the tier follows the court level unless given).
-fn case_from_json(i: usize, v: Value) -> Result<Case> {
-    let bad = |m: String| AppError::InvalidRequest(format!("case {i}: {m}"));
-    let Value::Object(obj) = v else {
-        return Err(bad("expected a JSON object".into()));
-    };
-    match obj.get("id") {
-        Some(Value::String(s)) if !s.trim().is_empty() => {}
-        _ => return Err(bad("field `id`: a non-empty string is required".into())),
-    }
-    let tier_given = obj.contains_key("tier");
-    let mut case: Case =
-        serde_json::from_value(Value::Object(obj)).map_err(|e| bad(e.to_string()))?;
-    if case.fact_text().trim().is_empty() && case.title.trim().is_empty() {
-        return Err(bad(
-            "record has none of `full_text`, `sections.facts`, `title`".into(),
-        ));
-    }
-    if !case.full_text.trim().is_empty() {
-        let text = case.full_text.clone();
-        leian_ingest::fill_from_text(&mut case, &text);
-    }
-    if !tier_given {
-        case.tier = AuthorityTier::from_court_level(case.court_level);
-    }
-    Ok(case)
+/// A native case record from a request, normalised as `leian ingest` normalises it.
+fn case_from_json(i: usize, v: &Value) -> Result<Case> {
+    leian_ingest::case_from_native(v)
+        .map_err(|m| AppError::InvalidRequest(format!("case {i}: {m}")))
 }
 
 /// Ingests one case, a list, or `{"cases": [...]}` (admin only); new guiding and typical
-/// cases are matched against every open pending case and subscription and pushed.
+/// cases are matched against every open pending case and subscription and pushed. A
+/// case's `visible_to` (court names) restricts it before it is committed; without it a
+/// case keeps the visibility it had (new cases: public).
 #[utoipa::path(
     post, path = "/v1/cases", tag = "admin",
     request_body(content = Object, description = "a `Case` (as `GET /v1/cases/{id}` shows it), a list of them, or `{\"cases\": [...]}`"),
@@ -810,7 +786,7 @@ pub(crate) async fn ingest(
     let cases = records
         .into_iter()
         .enumerate()
-        .map(|(i, v)| case_from_json(i, v))
+        .map(|(i, v)| case_from_json(i, &v))
         .collect::<Result<Vec<Case>>>()?;
     let out = state
         .blocking(move |s| {
@@ -821,6 +797,14 @@ pub(crate) async fn ingest(
                     .lock()
                     .map_err(|_| AppError::Internal("writer lock poisoned".into()))?;
                 let mut w = s.engine.try_writer()?;
+                // visibility first: a restricted case is never searchable nor pushed
+                // before its restriction holds
+                let restricted: Vec<(&str, &[String])> = cases
+                    .iter()
+                    .filter(|c| !c.visible_to.is_empty())
+                    .map(|c| (c.id.as_str(), c.visible_to.as_slice()))
+                    .collect();
+                s.visibility().restrict_many(&restricted)?;
                 for c in &cases {
                     w.upsert(c.clone())?;
                 }

@@ -57,7 +57,7 @@ pub(crate) async fn create(
     let format = body.format;
     let report = state
         .blocking(move |s| {
-            let hidden = caller.hidden(&s.store)?;
+            let hidden = caller.hidden(s.visibility())?;
             let (mut hits, _) = search_cases(&s.engine, &hidden, &body.query)?;
             if let Some(id) = &body.similar_to {
                 if hidden.contains(id) {

@@ -91,7 +91,7 @@ pub(crate) async fn search(
     let started = Instant::now();
     let out = state
         .blocking(move |s| {
-            let hidden = caller.hidden(&s.store)?;
+            let hidden = caller.hidden(s.visibility())?;
             let (hits, ran) = search_cases(&s.engine, &hidden, &body)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
             s.store

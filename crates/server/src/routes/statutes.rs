@@ -68,7 +68,7 @@ pub(crate) async fn statute(
     }
     let out = state
         .blocking(move |s| {
-            let hidden = caller.hidden(&s.store)?;
+            let hidden = caller.hidden(s.visibility())?;
             let text = s.engine.statute(&law, article)?;
             let sref = StatuteRef {
                 law: law.clone(),
