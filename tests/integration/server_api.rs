@@ -20,6 +20,16 @@ pub(crate) struct Fixture {
 }
 
 pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
+    start_with(
+        ingest,
+        ServerOptions {
+            demo_key,
+            ..ServerOptions::default()
+        },
+    )
+}
+
+pub(crate) fn start_with(ingest: bool, options: ServerOptions) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(&EngineOptions {
         index_dir: dir.path().to_path_buf(),
@@ -41,15 +51,7 @@ pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     let (_, admin) = store
         .create_key(Role::Admin, "甲法院", "root")
         .expect("key");
-    let state = AppState::new(
-        engine,
-        store,
-        ServerOptions {
-            demo_key,
-            ..ServerOptions::default()
-        },
-    )
-    .expect("state");
+    let state = AppState::new(engine, store, options).expect("state");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let server = ServerHandle::start(listener, state).expect("server");
     Fixture {
@@ -73,7 +75,7 @@ impl Resp {
             panic!("not JSON ({e}): {}", &self.body[..self.body.len().min(300)])
         })
     }
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -1067,4 +1069,334 @@ fn denied_requests_state_changes_and_long_texts_in_the_audit_log() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert!(q.contains(&hex), "the hash identifies the exact text");
+}
+
+/// A long pasted text (over the ranking's cap) made of the sample's own facts.
+fn long_paste() -> String {
+    let facts: Vec<String> = std::fs::read_to_string(repo().join("sample/cases.jsonl"))
+        .expect("sample")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["sections"]["facts"].as_str().map(str::to_string))
+        .collect();
+    let mut text = String::new();
+    while text.chars().count() < 12_000 {
+        for f in &facts {
+            text.push_str(f);
+        }
+    }
+    text
+}
+
+#[test]
+fn a_flooding_key_gets_429_with_retry_after_while_another_key_is_served() {
+    let f = std::sync::Arc::new(start_with(
+        true,
+        ServerOptions {
+            max_concurrent: 4,
+            per_key: leian_server::KeyLimits {
+                concurrent: 2,
+                per_minute: 1_000_000,
+                burst: 100_000,
+            },
+            ..ServerOptions::default()
+        },
+    ));
+    let paste = long_paste();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(13));
+    let mut flood = Vec::new();
+    for _ in 0..12 {
+        let (f, start, paste) = (f.clone(), start.clone(), paste.clone());
+        flood.push(std::thread::spawn(move || {
+            start.wait();
+            (0..3)
+                .map(|_| {
+                    let r = f.post(
+                        "/v1/search",
+                        &f.judge_a,
+                        &json!({"query": paste, "top_k": 10, "floor": 0}),
+                    );
+                    let retry = r.header("retry-after").map(str::to_string);
+                    (r.status, retry, r.body)
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    start.wait();
+    // another key, meanwhile: every keyword query answered
+    for _ in 0..5 {
+        let r = f.post(
+            "/v1/search",
+            &f.judge_b,
+            &json!({"query": "盗窃 手机", "top_k": 5}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let answers: Vec<_> = flood
+        .into_iter()
+        .flat_map(|t| t.join().expect("flood thread"))
+        .collect();
+    let refused: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 429).collect();
+    assert!(
+        !refused.is_empty(),
+        "no 429 among {} requests",
+        answers.len()
+    );
+    for (_, retry, body) in &refused {
+        let secs: u64 = retry
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!(secs >= 1);
+        let v: Value = serde_json::from_str(body).expect("JSON error");
+        assert_eq!(v["error"]["code"], "too_many_requests", "{body}");
+    }
+    assert!(
+        answers.iter().any(|(s, _, _)| *s == 200),
+        "some flood requests are served"
+    );
+    assert!(
+        answers.iter().all(|(s, _, _)| *s == 200 || *s == 429),
+        "only 200 or 429: {:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    // the flood over, the key is served again
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "top_k": 5}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn a_key_past_its_rate_waits_as_retry_after_says() {
+    let f = start_with(
+        true,
+        ServerOptions {
+            per_key: leian_server::KeyLimits {
+                concurrent: 4,
+                per_minute: 60,
+                burst: 3,
+            },
+            ..ServerOptions::default()
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(f.get("/v1/whoami", &f.judge_a).status, 200);
+    }
+    let r = f.get("/v1/whoami", &f.judge_a);
+    assert_eq!(r.status, 429, "{}", r.body);
+    let secs: u64 = r
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert_eq!(f.get("/v1/whoami", &f.judge_b).status, 200, "per key");
+    std::thread::sleep(std::time::Duration::from_secs(secs));
+    assert_eq!(
+        f.get("/v1/whoami", &f.judge_a).status,
+        200,
+        "after Retry-After"
+    );
+}
+
+/// Every state-changing route leaves an audit row naming the key, and what it did.
+#[test]
+fn every_state_change_is_in_the_audit_log() {
+    let f = start(true, None);
+    let a = f.addr();
+    let last = |action: &str| -> Value {
+        let rows = f
+            .get(&format!("/v1/audit?action={action}"), &f.admin)
+            .json();
+        rows.as_array()
+            .and_then(|r| r.first().cloned())
+            .unwrap_or_else(|| panic!("no {action} row: {rows}"))
+    };
+    let ok = |r: Resp| -> Value {
+        assert!(
+            r.status == 200 || r.status == 201 || r.status == 202,
+            "{} {}",
+            r.status,
+            r.body
+        );
+        r.json()
+    };
+    // subscriptions
+    let sub = ok(f.post(
+        "/v1/subscriptions",
+        &f.judge_a,
+        &json!({"charges": ["危险驾驶罪"]}),
+    ));
+    let sid = sub["id"].as_str().expect("id").to_string();
+    let row = last("subscribe");
+    assert_eq!(row["result_ids"], json!([sid.clone()]));
+    assert_eq!(row["court"], "甲法院");
+    assert!(
+        row["query"].as_str().unwrap_or("").contains("危险驾驶罪"),
+        "{row}"
+    );
+    ok(request(
+        a,
+        "DELETE",
+        &format!("/v1/subscriptions/{sid}"),
+        Some(&f.judge_a),
+        None,
+    ));
+    assert_eq!(last("cancel_subscription")["result_ids"], json!([sid]));
+    // webhooks: the URL, never the secret
+    let secret = "a-webhook-secret-0123456789";
+    ok(f.put(
+        "/v1/webhooks",
+        &f.admin,
+        &json!({"url": "http://127.0.0.1:9/hook", "secret": secret}),
+    ));
+    let row = last("set_webhook");
+    assert_eq!(row["query"], "http://127.0.0.1:9/hook");
+    let all = f.get("/v1/audit?limit=1000", &f.admin).body;
+    assert!(!all.contains(secret), "a secret in the audit log");
+    // admin ingest (a guiding case that reaches a pending case), ack, feedback, delete
+    let pending = ok(f.post(
+        "/v1/pending-cases",
+        &f.judge_a,
+        &json!({"facts": "被告人醉酒后驾驶机动车在道路上行驶，血液酒精含量为一百六十毫克每百毫升。", "charges": ["危险驾驶罪"]}),
+    ));
+    let pid = pending["id"].as_str().expect("id").to_string();
+    let case = json!({
+        "id": "audit-guiding:1", "title": "指导案例996号：醉驾案（测试）", "tier": "guiding",
+        "category": "criminal", "charges": ["危险驾驶罪"],
+        "sections": {"facts": "被告人醉酒后驾驶小型轿车在道路上行驶，被交警查获，血液酒精含量为一百八十毫克每百毫升。"}
+    });
+    ok(f.post("/v1/cases", &f.admin, &case));
+    assert_eq!(last("ingest")["result_ids"], json!(["audit-guiding:1"]));
+    let inbox = ok(f.get(&format!("/v1/pushes?pending_case={pid}"), &f.judge_a));
+    let push = inbox["pushes"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["case_id"] == "audit-guiding:1"))
+        .cloned()
+        .expect("pushed");
+    let push_id = push["id"].as_i64().expect("id");
+    ok(f.post(&format!("/v1/pushes/{push_id}/ack"), &f.judge_a, &json!({})));
+    let row = last("ack_push");
+    assert_eq!(row["query"], format!("push {push_id}"));
+    assert_eq!(row["result_ids"], json!(["audit-guiding:1"]));
+    ok(f.post(
+        &format!("/v1/pushes/{push_id}/feedback"),
+        &f.judge_a,
+        &json!({"useful": false}),
+    ));
+    assert_eq!(
+        last("push_feedback")["query"],
+        format!("push {push_id}: not useful")
+    );
+    ok(f.put(
+        &format!("/v1/pending-cases/{pid}"),
+        &f.judge_a,
+        &json!({"title": "改名"}),
+    ));
+    assert!(f
+        .get("/v1/audit?action=update_pending", &f.admin)
+        .body
+        .contains(&pid));
+    ok(f.post(
+        &format!("/v1/pending-cases/{pid}/close"),
+        &f.judge_a,
+        &json!({}),
+    ));
+    assert_eq!(last("close_pending")["query"], pid);
+    ok(request(
+        a,
+        "DELETE",
+        "/v1/cases/audit-guiding:1",
+        Some(&f.admin),
+        None,
+    ));
+    assert_eq!(
+        last("delete_case")["result_ids"],
+        json!(["audit-guiding:1"])
+    );
+    // a saved report, a rebuild
+    ok(f.post(
+        "/v1/reports",
+        &f.judge_a,
+        &json!({"query": {"query": "盗窃 手机"}}),
+    ));
+    last("report");
+    let job = ok(f.post("/v1/admin/rebuild", &f.admin, &json!({})));
+    assert_eq!(last("rebuild")["result_ids"], json!([job["id"].clone()]));
+    // filters by key: the judge's rows are the judge's
+    let me = f.get("/v1/whoami", &f.judge_a).json();
+    let mine = f
+        .get(
+            &format!("/v1/audit?key={}&limit=1000", me["id"]),
+            &f.admin,
+        )
+        .json();
+    let mine = mine.as_array().expect("rows");
+    assert!(mine.len() >= 6, "{mine:?}");
+    assert!(mine.iter().all(|r| r["key_id"] == me["id"]));
+}
+
+/// The audit log is append-only through the API: every route of the OpenAPI document,
+/// called with every method it has by an admin key, leaves every earlier row as it was.
+#[test]
+fn no_route_changes_or_deletes_an_audit_row() {
+    let f = start(true, None);
+    let a = f.addr();
+    let audit = || -> Vec<Value> {
+        f.get("/v1/audit?limit=1000", &f.admin)
+            .json()
+            .as_array()
+            .cloned()
+            .expect("rows")
+    };
+    // some history first
+    f.post("/v1/search", &f.judge_a, &json!({"query": "盗窃"}));
+    f.get("/v1/cases/sample:001", &f.judge_b);
+    assert_eq!(f.get("/v1/audit", &f.judge_a).status, 403);
+    let before = audit();
+    assert!(before.len() >= 3);
+    let doc = f.get("/v1/openapi.json", &f.admin).json();
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut calls = 0;
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{law}", "刑法")
+            .replace("{article}", "264");
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() || path.ends_with("/stream") {
+                continue;
+            }
+            for body in [&b"{}"[..], br#"{"id":"1","rows":[],"action":"delete"}"#] {
+                let r = request(
+                    a,
+                    &method.to_uppercase(),
+                    &concrete,
+                    Some(&f.admin),
+                    Some(body),
+                );
+                assert!(
+                    r.status < 500,
+                    "{method} {concrete}: {} {}",
+                    r.status,
+                    r.body
+                );
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls > 40, "{calls} calls");
+    // wait for a rebuild the sweep may have started, then compare
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after = audit();
+    assert!(after.len() > before.len(), "the sweep itself is logged");
+    for row in &before {
+        assert!(after.contains(row), "row changed or gone: {row}");
+    }
+    let ids: Vec<i64> = after.iter().filter_map(|r| r["id"].as_i64()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable_by(|x, y| y.cmp(x));
+    sorted.dedup();
+    assert_eq!(ids, sorted, "newest first, each row once");
 }

@@ -26,6 +26,14 @@ pub(crate) struct ServeArgs {
     /// Engine calls (search/embedding) running at once.
     #[arg(long)]
     pub(crate) max_concurrent: Option<usize>,
+    /// Requests of one key in flight at once; more get 429 (default: half the engine
+    /// calls, at least 1).
+    #[arg(long)]
+    pub(crate) per_key_concurrent: Option<usize>,
+    /// Requests one key may make per minute (bursts of a fifth of it); more get 429 with
+    /// `Retry-After`.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) per_key_per_minute: u32,
     /// Per-request time limit, seconds.
     #[arg(long, default_value_t = 30)]
     pub(crate) timeout_secs: u64,
@@ -56,6 +64,14 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
     if let Some(n) = args.max_concurrent {
         options.max_concurrent = n.max(1);
     }
+    options.per_key = leian_server::KeyLimits {
+        concurrent: args
+            .per_key_concurrent
+            .unwrap_or(options.max_concurrent / 2)
+            .max(1),
+        per_minute: args.per_key_per_minute.max(1),
+        burst: (args.per_key_per_minute / 5).max(1),
+    };
     if args.demo {
         let (_, judge) = store.create_key(Role::Judge, DEMO_COURT, "demo-judge")?;
         let (_, admin) = store.create_key(Role::Admin, DEMO_COURT, "demo-admin")?;

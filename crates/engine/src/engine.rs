@@ -172,6 +172,27 @@ pub struct Ran {
     pub floor: Option<f32>,
 }
 
+/// Longest query text the ranking reads, in characters. BM25 keeps the 1,024 best
+/// terms of a query and e5 reads its first 512 tokens, so text past this adds cost and no
+/// ranking: a 200,000-character paste costs what a 6,000-character one does.
+pub const MAX_RANKED_CHARS: usize = 6_000;
+
+/// The part of a query text the ranking uses, cut before any work: short texts as they
+/// are; a longer one (a whole draft or judgment) is cut to its facts section (经审理查明 …
+/// 本院认为, as ingest finds it) when it has one, and then to [`MAX_RANKED_CHARS`].
+pub fn ranked_text(text: &str) -> String {
+    if text.chars().count() <= MAX_RANKED_CHARS {
+        return text.to_string();
+    }
+    let (facts, _, _) = leian_ingest::extract::split_sections(text);
+    let base = if facts.trim().chars().count() >= 50 {
+        facts.trim().to_string()
+    } else {
+        text.to_string()
+    };
+    base.chars().take(MAX_RANKED_CHARS).collect()
+}
+
 /// A search as a judge or a program asks it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -218,9 +239,10 @@ impl Query {
         }
     }
 
+    /// A query for `text`, cut to what the ranking uses ([`ranked_text`]).
     pub fn new(text: impl Into<String>, top_k: usize) -> Self {
         Query {
-            text: text.into(),
+            text: ranked_text(&text.into()),
             filters: Filters::default(),
             top_k,
             offset: 0,
@@ -1270,4 +1292,33 @@ pub(crate) fn embed_cases(
         progress(done, total);
     }
     Ok((stats, embedded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_paste_is_cut_to_its_facts_then_to_the_cap_and_a_short_one_is_kept() {
+        let short = "被告人酒后驾驶机动车";
+        assert_eq!(Query::new(short, 10).text, short);
+        let facts =
+            "被告人于2023年5月在某超市内趁店员不备窃取手机一部，价值人民币三千元，后被抓获。被告人到案后如实供述了自己的罪行，并退赔了被害人的全部损失。";
+        let draft = format!(
+            "某某人民法院\n刑事判决书\n{}\n经审理查明：{facts}\n本院认为，{}判决如下：被告人犯盗窃罪。",
+            "当事人信息。".repeat(2_000),
+            "被告人的行为已构成盗窃罪。".repeat(2_000)
+        );
+        assert!(draft.chars().count() > MAX_RANKED_CHARS);
+        let q = Query::new(draft.as_str(), 10);
+        let head: String = q.text.chars().take(200).collect();
+        assert!(q.text.contains("窃取手机一部"), "{head}");
+        assert!(!q.text.contains("本院认为"));
+        assert!(!q.text.contains("当事人信息"));
+        // no facts section: the text itself, cut
+        let rambling = "证据".repeat(150_000);
+        let q = Query::new(rambling.as_str(), 10);
+        assert_eq!(q.text.chars().count(), MAX_RANKED_CHARS);
+        assert!(rambling.starts_with(&q.text));
+    }
 }

@@ -22,8 +22,8 @@ mod lifecycle;
 mod model;
 
 pub use engine::{
-    CommitStats, Engine, EngineOptions, EngineWriter, Explain, FloorRule, LegalExplain, Query, Ran,
-    RankedCase, Ranking, SearchMode,
+    ranked_text, CommitStats, Engine, EngineOptions, EngineWriter, Explain, FloorRule,
+    LegalExplain, Query, Ran, RankedCase, Ranking, SearchMode, MAX_RANKED_CHARS,
 };
 pub use error::{EngineError, Result};
 pub use fusion::{fuse, FusedHit, Fusion, ListPosition};

@@ -30,6 +30,12 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request took too long")]
     Timeout,
+    /// A key past its fair-use limits ([`crate::KeyLimits`]): 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: String,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -59,7 +65,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code: bad_json, invalid_request, unauthorized, forbidden,
-    /// not_found, conflict, busy, payload_too_large, timeout, internal.
+    /// not_found, conflict, busy, payload_too_large, timeout, too_many_requests, internal.
     pub code: String,
     pub message: String,
 }
@@ -88,6 +94,11 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
                 "the request took too long; try a shorter query or fewer results".into(),
+            ),
+            AppError::TooManyRequests { message, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                message.clone(),
             ),
             AppError::Engine(e) => engine_parts(e),
             AppError::Push(e) => match e {
@@ -178,7 +189,17 @@ impl IntoResponse for AppError {
                 message: bounded_message(message),
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }
 

@@ -12,9 +12,15 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 
-/// The key that made the request (`Authorization: Bearer <key>`).
+/// The key that made the request (`Authorization: Bearer <key>`), admitted by its
+/// fair-use limits: the lease is held while any clone of the caller lives (the handler
+/// and the engine work it hands to a worker thread).
 #[derive(Debug, Clone)]
-pub(crate) struct Caller(pub(crate) KeyInfo);
+pub(crate) struct Caller(
+    pub(crate) KeyInfo,
+    #[expect(dead_code, reason = "held for its Drop: the key's in-flight slot")]
+    std::sync::Arc<crate::fair_use::Lease>,
+);
 
 impl Caller {
     /// 403 unless the key is an admin's.
@@ -58,8 +64,12 @@ impl FromRequestParts<AppState> for Caller {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        let key = state.db(move |s| s.key_by_secret(&secret)).await?;
-        key.map(Caller).ok_or(AppError::Unauthorized)
+        let key = state
+            .db(move |s| s.key_by_secret(&secret))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let lease = state.inner.fair_use.admit(key.id)?;
+        Ok(Caller(key, std::sync::Arc::new(lease)))
     }
 }
 

@@ -17,6 +17,7 @@ mod api;
 mod clock;
 mod error;
 mod extract;
+mod fair_use;
 mod metrics;
 mod report;
 mod routes;
@@ -30,6 +31,7 @@ pub use api::{
     VisibilityResponse, MAX_QUERY_CHARS,
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
+pub use fair_use::KeyLimits;
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use routes::consistency::ConsistencyBody;
 pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};

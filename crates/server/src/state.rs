@@ -1,6 +1,7 @@
 //! Shared server state: the engine, the database, the concurrency bound and metrics.
 
 use crate::error::{AppError, Result};
+use crate::fair_use::{FairUse, KeyLimits};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use leian_engine::Engine;
@@ -22,12 +23,16 @@ pub struct ServerOptions {
     pub demo_key: Option<String>,
     /// Push threshold, caps and webhook retry policy.
     pub push: PushOptions,
+    /// Fair use per key (in-flight requests, requests a minute).
+    pub per_key: KeyLimits,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
+        let max_concurrent = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
         ServerOptions {
-            max_concurrent: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            max_concurrent,
+            per_key: KeyLimits::for_workers(max_concurrent),
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
             demo_key: None,
@@ -49,12 +54,22 @@ pub(crate) struct Shared {
     pub(crate) push_tick: tokio::sync::watch::Sender<u64>,
     /// One engine writer at a time (admin ingest and delete).
     pub(crate) writing: std::sync::Mutex<()>,
+    pub(crate) fair_use: FairUse,
 }
 
 impl Shared {
     /// Who may see which case (leian-visibility, one handle shared with push).
     pub(crate) fn visibility(&self) -> &leian_visibility::CaseVisibility {
         self.pushes.store().visibility()
+    }
+}
+
+/// Marks work abandoned when dropped (after the work is done, a no-op).
+struct Abandon(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -73,6 +88,7 @@ impl AppState {
                 engine,
                 store,
                 permits: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
+                fair_use: FairUse::new(options.per_key),
                 metrics: Metrics::default(),
                 options,
                 jobs: Default::default(),
@@ -119,12 +135,20 @@ impl AppState {
             .await
             .map_err(|_| AppError::Internal("the worker semaphore is closed".into()))?;
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
+        // set when this future is dropped (the request timed out or its client left):
+        // work still queued for a thread then never starts
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _guard = Abandon(abandoned.clone());
+        let out = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            if abandoned.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(AppError::Timeout);
+            }
             f(&inner)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?
+        .map_err(|e| AppError::Internal(format!("worker failed: {e}")))?;
+        out
     }
 
     /// Short database work (no permit needed) off the runtime.

@@ -104,6 +104,7 @@ pub(crate) async fn rebuild(
     } else {
         serde_json::from_slice(&body).map_err(|e| AppError::BadJson(e.to_string()))?
     };
+    let body_model = body.model.clone();
     let options = RebuildOptions {
         model_dir: body.model.map(std::path::PathBuf::from),
     };
@@ -171,6 +172,19 @@ pub(crate) async fn rebuild(
                 }
             });
         });
+    if spawned.is_ok() {
+        let (key, what, job) = (
+            caller.0.clone(),
+            match &body_model {
+                Some(m) => format!("rebuild with model {m}"),
+                None => "rebuild".to_string(),
+            },
+            status.id.clone(),
+        );
+        state
+            .db(move |s| s.append_audit(&key, "rebuild", &what, &[job]))
+            .await?;
+    }
     if let Err(e) = spawned {
         jobs.update(&status.id, |j| {
             j.state = JobState::Failed;

@@ -338,7 +338,11 @@ pub(crate) async fn subscribe(
         tiers,
     };
     let sub = on_pushes(&state, move |s| {
-        Ok(s.pushes.subscribe(&owner(&caller), criteria)?)
+        let sub = s.pushes.subscribe(&owner(&caller), criteria)?;
+        let what = serde_json::to_string(&sub.criteria).unwrap_or_default();
+        s.store
+            .append_audit(&caller.0, "subscribe", &what, std::slice::from_ref(&sub.id))?;
+        Ok(sub)
     })
     .await?;
     Ok(Json(sub))
@@ -375,7 +379,18 @@ pub(crate) async fn cancel_subscription(
 ) -> Result<Json<Value>> {
     let ok = on_pushes(&state, {
         let id = id.clone();
-        move |s| Ok(s.pushes.store().cancel_subscription(&caller.0.court, &id)?)
+        move |s| {
+            let ok = s.pushes.store().cancel_subscription(&caller.0.court, &id)?;
+            if ok {
+                s.store.append_audit(
+                    &caller.0,
+                    "cancel_subscription",
+                    &id,
+                    std::slice::from_ref(&id),
+                )?;
+            }
+            Ok(ok)
+        }
     })
     .await?;
     if !ok {
@@ -475,7 +490,18 @@ pub(crate) async fn ack(
         if !s.pushes.store().ack(court, id)? {
             return Err(no_push(id));
         }
-        s.pushes.store().push(court, id)?.ok_or_else(|| no_push(id))
+        let p = s
+            .pushes
+            .store()
+            .push(court, id)?
+            .ok_or_else(|| no_push(id))?;
+        s.store.append_audit(
+            &caller.0,
+            "ack_push",
+            &format!("push {id}"),
+            std::slice::from_ref(&p.case_id),
+        )?;
+        Ok(p)
     })
     .await?;
     Ok(Json(p))
@@ -512,7 +538,21 @@ pub(crate) async fn feedback(
         {
             return Err(no_push(id));
         }
-        s.pushes.store().push(court, id)?.ok_or_else(|| no_push(id))
+        let p = s
+            .pushes
+            .store()
+            .push(court, id)?
+            .ok_or_else(|| no_push(id))?;
+        s.store.append_audit(
+            &caller.0,
+            "push_feedback",
+            &format!(
+                "push {id}: {}",
+                if body.useful { "useful" } else { "not useful" }
+            ),
+            std::slice::from_ref(&p.case_id),
+        )?;
+        Ok(p)
     })
     .await?;
     Ok(Json(p))
@@ -694,9 +734,14 @@ pub(crate) async fn set_webhook(
     let info: WebhookInfo = on_pushes(&state, {
         let secret = secret.clone();
         move |s| {
-            Ok(s.pushes
+            let info = s
+                .pushes
                 .store()
-                .set_webhook(&caller.0.court, body.url.trim(), &secret)?)
+                .set_webhook(&caller.0.court, body.url.trim(), &secret)?;
+            // the URL, never the secret
+            s.store
+                .append_audit(&caller.0, "set_webhook", body.url.trim(), &[])?;
+            Ok(info)
         }
     })
     .await?;
