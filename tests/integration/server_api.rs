@@ -1327,10 +1327,7 @@ fn every_state_change_is_in_the_audit_log() {
     // filters by key: the judge's rows are the judge's
     let me = f.get("/v1/whoami", &f.judge_a).json();
     let mine = f
-        .get(
-            &format!("/v1/audit?key={}&limit=1000", me["id"]),
-            &f.admin,
-        )
+        .get(&format!("/v1/audit?key={}&limit=1000", me["id"]), &f.admin)
         .json();
     let mine = mine.as_array().expect("rows");
     assert!(mine.len() >= 6, "{mine:?}");
