@@ -27,4 +27,4 @@ run() {
   kill -INT "$server"; wait "$server" || true
 }
 run "per-key limits (default)"
-run "no per-key limits" --per-key-concurrent 1000 --per-key-per-minute 100000000
+run "no per-key limits" --per-key-concurrent 1000 --per-key-per-minute 100000000 --per-key-heavy 1000

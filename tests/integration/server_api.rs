@@ -1098,6 +1098,7 @@ fn a_flooding_key_gets_429_with_retry_after_while_another_key_is_served() {
                 concurrent: 2,
                 per_minute: 1_000_000,
                 burst: 100_000,
+                heavy_concurrent: 1,
             },
             ..ServerOptions::default()
         },
@@ -1178,6 +1179,7 @@ fn a_key_past_its_rate_waits_as_retry_after_says() {
                 concurrent: 4,
                 per_minute: 60,
                 burst: 3,
+                heavy_concurrent: 1,
             },
             ..ServerOptions::default()
         },

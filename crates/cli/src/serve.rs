@@ -34,6 +34,9 @@ pub(crate) struct ServeArgs {
     /// `Retry-After`.
     #[arg(long, default_value_t = 600)]
     pub(crate) per_key_per_minute: u32,
+    /// Long queries (pasted drafts, over 1,000 characters) of one key in flight at once.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) per_key_heavy: usize,
     /// Per-request time limit, seconds.
     #[arg(long, default_value_t = 30)]
     pub(crate) timeout_secs: u64,
@@ -71,6 +74,7 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
             .max(1),
         per_minute: args.per_key_per_minute.max(1),
         burst: (args.per_key_per_minute / 5).max(1),
+        heavy_concurrent: args.per_key_heavy.max(1),
     };
     if args.demo {
         let (_, judge) = store.create_key(Role::Judge, DEMO_COURT, "demo-judge")?;

@@ -34,6 +34,16 @@ impl Caller {
         }
     }
 
+    /// The extra fair-use place of a heavy request (`chars` of query text; `None` when
+    /// light), or 429. Keep it alive for as long as the work runs.
+    pub(crate) fn heavy(
+        &self,
+        state: &AppState,
+        chars: usize,
+    ) -> Result<Option<crate::fair_use::Lease>, AppError> {
+        state.inner.fair_use.admit_heavy(self.0.id, chars)
+    }
+
     /// Whether the caller sees every case regardless of visibility.
     pub(crate) fn sees_all(&self) -> bool {
         self.0.role == Role::Admin

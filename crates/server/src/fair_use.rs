@@ -1,6 +1,7 @@
 //! Fair use per API key: at most [`KeyLimits::concurrent`] requests of one key in flight,
 //! and a token bucket of [`KeyLimits::per_minute`] requests (up to [`KeyLimits::burst`] at
-//! once). Past either a request is answered 429 with `Retry-After` before any work, so one
+//! once), and of those at most [`KeyLimits::heavy_concurrent`] heavy ones (long pastes).
+//! Past any of them a request is answered 429 with `Retry-After` before any work, so one
 //! key flooding the server leaves the engine's workers to everyone else.
 
 use crate::error::AppError;
@@ -18,7 +19,14 @@ pub struct KeyLimits {
     pub per_minute: u32,
     /// Requests a key may make at once after a quiet spell.
     pub burst: u32,
+    /// Heavy requests (query text over [`HEAVY_QUERY_CHARS`]: a pasted draft) of one key
+    /// in flight at once: a key flooding with long pastes keeps at most this many
+    /// workers busy, and short queries of everyone else find a core free.
+    pub heavy_concurrent: usize,
 }
+
+/// Query text longer than this, in characters, makes a request heavy.
+pub const HEAVY_QUERY_CHARS: usize = 1_000;
 
 impl KeyLimits {
     /// Half the engine workers per key (so two keys can always run), 600 requests a
@@ -29,14 +37,27 @@ impl KeyLimits {
             concurrent: (max_concurrent / 2).max(1),
             per_minute: 600,
             burst: 120,
+            heavy_concurrent: 1,
         }
     }
 }
 
 struct KeyState {
     in_flight: Arc<Semaphore>,
+    heavy: Arc<Semaphore>,
     tokens: f64,
     at: Instant,
+}
+
+impl KeyState {
+    fn new(l: KeyLimits) -> KeyState {
+        KeyState {
+            in_flight: Arc::new(Semaphore::new(l.concurrent.max(1))),
+            heavy: Arc::new(Semaphore::new(l.heavy_concurrent.max(1))),
+            tokens: f64::from(l.burst.max(1)),
+            at: Instant::now(),
+        }
+    }
 }
 
 /// The state of every key seen (bounded by the keys table: only valid keys get here).
@@ -68,11 +89,7 @@ impl FairUse {
             .lock()
             .map_err(|_| AppError::Internal("fair-use lock poisoned".into()))?;
         let now = Instant::now();
-        let st = keys.entry(key_id).or_insert_with(|| KeyState {
-            in_flight: Arc::new(Semaphore::new(l.concurrent.max(1))),
-            tokens: f64::from(l.burst.max(1)),
-            at: now,
-        });
+        let st = keys.entry(key_id).or_insert_with(|| KeyState::new(l));
         let rate = f64::from(l.per_minute.max(1)) / 60.0; // tokens per second
         st.tokens = (st.tokens + now.duration_since(st.at).as_secs_f64() * rate)
             .min(f64::from(l.burst.max(1)));
@@ -103,6 +120,34 @@ impl FairUse {
     }
 }
 
+impl FairUse {
+    /// A heavy request's extra place (when `chars` is over [`HEAVY_QUERY_CHARS`]; `None`
+    /// for a light one), or a 429 while the key has its heavy requests in flight.
+    pub(crate) fn admit_heavy(&self, key_id: i64, chars: usize) -> Result<Option<Lease>, AppError> {
+        if chars <= HEAVY_QUERY_CHARS {
+            return Ok(None);
+        }
+        let l = self.limits;
+        let mut keys = self
+            .keys
+            .lock()
+            .map_err(|_| AppError::Internal("fair-use lock poisoned".into()))?;
+        let heavy = keys
+            .entry(key_id)
+            .or_insert_with(|| KeyState::new(l))
+            .heavy
+            .clone();
+        let permit = heavy.try_acquire_owned().map_err(|_| AppError::TooManyRequests {
+            retry_after_secs: 1,
+            message: format!(
+                "this key already has {} long queries (over {HEAVY_QUERY_CHARS} characters) in flight; retry when one is answered",
+                l.heavy_concurrent
+            ),
+        })?;
+        Ok(Some(Lease { _permit: permit }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +167,27 @@ mod tests {
             concurrent: 2,
             per_minute: 6000,
             burst: 100,
+            heavy_concurrent: 1,
         });
+        let long = f
+            .admit_heavy(1, HEAVY_QUERY_CHARS + 1)
+            .expect("heavy")
+            .expect("lease");
+        assert_eq!(
+            retry_after(
+                f.admit_heavy(1, HEAVY_QUERY_CHARS + 1)
+                    .expect_err("second heavy")
+            ),
+            1
+        );
+        assert!(
+            f.admit_heavy(1, 10).expect("light").is_none(),
+            "light needs none"
+        );
+        f.admit_heavy(2, HEAVY_QUERY_CHARS + 1)
+            .expect("another key")
+            .expect("lease");
+        drop(long);
         let a = f.admit(1).expect("first");
         let _b = f.admit(1).expect("second");
         assert_eq!(retry_after(f.admit(1).expect_err("third")), 1);
@@ -137,6 +202,7 @@ mod tests {
             concurrent: 10,
             per_minute: 60,
             burst: 3,
+            heavy_concurrent: 1,
         });
         for _ in 0..3 {
             drop(f.admit(7).expect("burst"));

@@ -109,8 +109,10 @@ pub(crate) async fn consistency(
     caller: Caller,
     AppJson(body): AppJson<ConsistencyBody>,
 ) -> Result<Json<ConsistencyReport>> {
+    let heavy = caller.heavy(&state, body.facts.chars().count())?;
     let out = state
         .blocking(move |s| {
+            let _heavy = heavy;
             let draft = body.draft();
             let options = CheckOptions {
                 top_k: body.top_k,

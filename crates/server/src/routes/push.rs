@@ -134,8 +134,10 @@ pub(crate) async fn register(
         category: parse_category(&body.category)?,
         judge: body.judge,
     };
+    let heavy = caller.heavy(&state, input.facts.chars().count())?;
     let out = state
         .blocking(move |s| {
+            let _heavy = heavy;
             let (p, pushes) = s.pushes.register(&s.engine, &owner(&caller), input)?;
             let ids: Vec<String> = pushes.iter().map(|x| x.case_id.clone()).collect();
             s.store.append_audit(

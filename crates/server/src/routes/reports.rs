@@ -55,8 +55,10 @@ pub(crate) async fn create(
     AppJson(body): AppJson<ReportBody>,
 ) -> Result<Response> {
     let format = body.format;
+    let heavy = caller.heavy(&state, body.query.query.chars().count())?;
     let report = state
         .blocking(move |s| {
+            let _heavy = heavy;
             let hidden = caller.hidden(s.visibility())?;
             let (mut hits, _) = search_cases(&s.engine, &hidden, &body.query)?;
             if let Some(id) = &body.similar_to {

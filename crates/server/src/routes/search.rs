@@ -89,8 +89,10 @@ pub(crate) async fn search(
     AppJson(body): AppJson<SearchBody>,
 ) -> Result<Json<SearchResponse>> {
     let started = Instant::now();
+    let heavy = caller.heavy(&state, body.query.chars().count())?;
     let out = state
         .blocking(move |s| {
+            let _heavy = heavy;
             let hidden = caller.hidden(s.visibility())?;
             let (hits, ran) = search_cases(&s.engine, &hidden, &body)?;
             let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
