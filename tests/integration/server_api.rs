@@ -514,6 +514,25 @@ fn bad_input_gets_json_errors_never_500() {
     );
     let r = f.get("/v1/statutes/刑法/abc", &f.judge_a);
     assert_eq!(r.status, 400);
+    assert_eq!(f.get("/v1/statutes/刑法/0", &f.judge_a).status, 404);
+    assert_eq!(f.get("/v1/statutes/刑法/%20264", &f.judge_a).status, 400);
+    // article numbers in bodies are 1..=9999, refused by name
+    let r = f.post(
+        "/v1/search",
+        &f.judge_a,
+        &json!({"query": "盗窃", "statutes": [{"law": "刑法", "article": 4_294_967_295_u64}]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("article"), "{}", r.body);
+    // listings refuse a limit outside 1..=1000 instead of quietly clamping it
+    for limit in ["0", "1001", "2147483648"] {
+        let r = f.get(&format!("/v1/pushes?limit={limit}"), &f.judge_a);
+        assert_eq!(r.status, 400, "limit={limit}: {}", r.body);
+        assert!(r.body.contains("limit"), "{}", r.body);
+        let r = f.get(&format!("/v1/audit?limit={limit}"), &f.admin);
+        assert_eq!(r.status, 400, "limit={limit}: {}", r.body);
+    }
+    assert_eq!(f.get("/v1/pushes?limit=1000", &f.judge_a).status, 200);
     // a path that is not UTF-8 once decoded: the JSON error shape, not plain text
     let r = f.get("/v1/cases/%FF%FE", &f.judge_a);
     assert_eq!(
@@ -790,6 +809,27 @@ fn statutes_metrics_openapi_and_page() {
         assert!(doc["paths"].get(p).is_some(), "openapi lacks {p}");
     }
     assert!(doc["components"]["schemas"].get("SearchBody").is_some());
+    // every keyed operation documents the errors any of them can answer, in the one shape
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, item) in paths {
+        if !path.starts_with("/v1/") || path == "/v1/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().expect("path item") {
+            for code in ["400", "401", "403", "413", "429", "503"] {
+                let schema = &op["responses"][code]["content"]["application/json"]["schema"];
+                assert_eq!(
+                    schema["$ref"], "#/components/schemas/ErrorBody",
+                    "{method} {path} lacks {code}"
+                );
+            }
+            assert!(op.get("security").is_some(), "{method} {path}: no security");
+        }
+    }
+    let report = &paths["/v1/reports/{id}"]["get"]["responses"]["200"]["content"];
+    for ty in ["application/json", "text/markdown", "text/html"] {
+        assert!(report.get(ty).is_some(), "report as {ty} undocumented");
+    }
 
     let page = request(f.addr(), "GET", "/", None, None);
     assert_eq!(page.status, 200);

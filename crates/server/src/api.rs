@@ -20,7 +20,35 @@ pub(crate) const MAX_OFFSET: usize = 10_000;
 pub struct StatuteParam {
     /// Short law name; `中华人民共和国` and 《》 are dropped.
     pub law: String,
+    /// 1..=9999.
+    #[serde(deserialize_with = "article_number")]
+    #[schema(minimum = 1, maximum = 9999)]
     pub article: u32,
+}
+
+/// The most rows a listing (`limit` of the inbox, the audit log) answers at once.
+pub(crate) const MAX_LIST_LIMIT: u32 = 1000;
+
+/// Refuses a listing's `limit` outside 1..=[`MAX_LIST_LIMIT`] (absent: the default).
+pub(crate) fn check_list_limit(limit: Option<u32>) -> Result<()> {
+    match limit {
+        Some(n) if n == 0 || n > MAX_LIST_LIMIT => Err(AppError::InvalidRequest(format!(
+            "limit must be 1..={MAX_LIST_LIMIT}, not {n}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An article number as laws have them: 1..=9999 (anything else is refused by name).
+fn article_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if (1..=9999).contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "article {n}: an article number is 1..=9999"
+        )))
+    }
 }
 
 impl StatuteParam {
@@ -102,9 +130,13 @@ pub struct SearchBody {
     /// Keywords, facts or a whole draft (at most 200,000 characters).
     #[serde(default)]
     pub query: String,
+    /// Results to answer, 1..=100 (default 10).
     #[serde(default = "default_top_k")]
+    #[schema(minimum = 1, maximum = 100)]
     pub top_k: usize,
+    /// Results to skip, at most 10,000.
     #[serde(default)]
+    #[schema(maximum = 10000)]
     pub offset: usize,
     /// Charges (罪名) of the pending case: the legal ranking compares them with each
     /// case's (inferred from the nearest cases when absent). Searched as text when the

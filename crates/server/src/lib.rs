@@ -31,7 +31,7 @@ pub use api::{
     VisibilityResponse, MAX_QUERY_CHARS,
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
-pub use fair_use::KeyLimits;
+pub use fair_use::{KeyLimits, HEAVY_QUERY_CHARS};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use routes::consistency::ConsistencyBody;
 pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
@@ -103,7 +103,7 @@ use utoipa::{Modify, OpenApi};
         PendingCaseBody, PendingCaseUpdateBody, PendingCaseResponse, SubscriptionBody,
         FeedbackBody, WebhookBody,
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ErrorResponses)
 )]
 pub struct ApiDoc;
 
@@ -116,6 +116,73 @@ impl Modify for BearerAuth {
                 "bearer",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
             );
+        }
+    }
+}
+
+/// Documents on every operation the errors any of them can answer, in the one error shape:
+/// 400 (bad JSON or field), 401/403 (key, role), 404 (an id in the path), 413 (body too
+/// large), 429 (fair use, with `Retry-After`) and 503 (time limit), and marks every `/v1`
+/// route but this document as needing the bearer key.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, SecurityRequirement};
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = !path.starts_with("/v1/") || path == "/v1/openapi.json";
+            let has_id = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut add = |code: &str, what: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error(what).into());
+                };
+                if public {
+                    continue;
+                }
+                add("400", "bad JSON, a bad field or parameter");
+                add("401", "missing or unknown API key");
+                add("403", "the key's role may not do this");
+                if has_id {
+                    add("404", "no such id (or not visible to the key's court)");
+                }
+                add("413", "request body too large");
+                add(
+                    "429",
+                    "past the key's fair-use limits; retry after `Retry-After` seconds",
+                );
+                add(
+                    "503",
+                    "the request took longer than the server's time limit",
+                );
+                if op.security.is_none() {
+                    op.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                }
+            }
         }
     }
 }
@@ -209,7 +276,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/v1/pending-cases/{id}",
-            get(push::get_pending).put(push::update).patch(push::update),
+            get(push::get_pending).put(push::update),
         )
         .route("/v1/pending-cases/{id}/close", post(push::close))
         .route(

@@ -155,7 +155,8 @@ pub struct AuditFilter {
     /// Latest time, exclusive.
     pub until: Option<String>,
     pub action: Option<String>,
-    /// At most this many rows (default 100, at most 1000).
+    /// At most this many rows (default 100, 1..=1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

@@ -26,6 +26,7 @@ pub(crate) async fn audit(
     AppQuery(filter): AppQuery<AuditFilter>,
 ) -> Result<Json<Vec<AuditRow>>> {
     caller.require_admin()?;
+    crate::api::check_list_limit(filter.limit)?;
     Ok(Json(state.db(move |s| s.audit(&filter)).await?))
 }
 

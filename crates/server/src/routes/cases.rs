@@ -72,6 +72,7 @@ fn yes() -> bool {
 pub(crate) struct SimilarParams {
     /// 1..=100, default 10.
     #[serde(default = "default_similar_k")]
+    #[param(minimum = 1, maximum = 100)]
     top_k: usize,
     #[serde(default)]
     mode: ModeParam,

@@ -60,6 +60,7 @@ pub struct ConsistencyBody {
     pub cited_guiding: Vec<u32>,
     /// Similar decided cases compared with, 1..=100 (default 10).
     #[serde(default = "default_top_k")]
+    #[schema(minimum = 1, maximum = 100)]
     pub top_k: usize,
     #[serde(default)]
     pub mode: ModeParam,

@@ -42,9 +42,9 @@ pub struct JobStatus {
     pub started_at: String,
     pub finished_at: Option<String>,
     /// The latest progress report (phase, done/total, percent, cases/s, ETA).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub progress: Option<RebuildProgress>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub report: Option<RebuildReport>,
     pub error: Option<String>,
 }
@@ -85,7 +85,7 @@ pub(crate) async fn stats(
 /// job to poll. One rebuild at a time: 409 while one runs.
 #[utoipa::path(
     post, path = "/v1/admin/rebuild", tag = "admin",
-    request_body = RebuildBody,
+    request_body = Option<RebuildBody>,
     responses(
         (status = 202, body = JobStatus),
         (status = 403, body = crate::error::ErrorBody),

@@ -74,7 +74,7 @@ pub struct PendingCaseBody {
     pub judge: String,
 }
 
-/// `PUT`/`PATCH /v1/pending-cases/{id}`: fields to change; absent ones stay.
+/// `PUT /v1/pending-cases/{id}`: fields to change; absent ones stay.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PendingCaseUpdateBody {
@@ -414,7 +414,8 @@ pub(crate) struct InboxParams {
     unacked: bool,
     /// Only pushes with a larger id.
     after: Option<i64>,
-    /// Default 100, at most 1000.
+    /// Default 100, 1..=1000.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Also answer `groups`: the same pushes grouped by pending case or subscription,
     /// 指导性案例 first then by score, each group titled with its pending case.
@@ -435,6 +436,7 @@ pub(crate) async fn inbox(
     caller: Caller,
     AppQuery(p): AppQuery<InboxParams>,
 ) -> Result<Json<Value>> {
+    crate::api::check_list_limit(p.limit)?;
     let filter = PushFilter {
         pending_case: p.pending_case,
         subscription: p.subscription,

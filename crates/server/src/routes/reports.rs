@@ -43,7 +43,9 @@ fn render(report: &Report, format: ReportFormat, status: StatusCode) -> Result<R
     post, path = "/v1/reports", tag = "reports",
     request_body = ReportBody,
     responses(
-        (status = 201, description = "the report (JSON, Markdown or HTML per `format`)", body = Report),
+        (status = 201, description = "the report (JSON, Markdown or HTML per `format`)", content(
+            (Report = "application/json"), (String = "text/markdown"), (String = "text/html"),
+        )),
         (status = 400, body = crate::error::ErrorBody),
         (status = 404, description = "similar_to names no visible case", body = crate::error::ErrorBody),
     ),
@@ -113,7 +115,9 @@ pub(crate) struct FormatParam {
     get, path = "/v1/reports/{id}", tag = "reports",
     params(("id" = String, Path, description = "report id"), FormatParam),
     responses(
-        (status = 200, body = Report),
+        (status = 200, description = "the report (JSON, Markdown or HTML per `format`)", content(
+            (Report = "application/json"), (String = "text/markdown"), (String = "text/html"),
+        )),
         (status = 404, body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))

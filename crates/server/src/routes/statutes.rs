@@ -14,12 +14,12 @@ use serde::Deserialize;
 /// `264`, `２６４`, `第264条` → 264.
 fn parse_article(s: &str) -> Option<u32> {
     let s = normalize_width(s);
-    s.trim()
-        .trim_start_matches('第')
-        .trim_end_matches('条')
-        .parse()
-        .ok()
-        .filter(|n| *n > 0)
+    let digits = s.strip_prefix('第').unwrap_or(&s);
+    let digits = digits.strip_suffix('条').unwrap_or(digits);
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 fn default_k() -> usize {
@@ -31,6 +31,7 @@ fn default_k() -> usize {
 pub(crate) struct StatuteParams {
     /// Citing cases to list, 1..=100 (default 20).
     #[serde(default = "default_k")]
+    #[param(minimum = 1, maximum = 100)]
     top_k: usize,
 }
 
@@ -39,7 +40,7 @@ pub(crate) struct StatuteParams {
     get, path = "/v1/statutes/{law}/{article}", tag = "statutes",
     params(
         ("law" = String, Path, description = "short law name, e.g. 刑法"),
-        ("article" = String, Path, description = "article number, e.g. 264 (full-width digits and 第…条 accepted)"),
+        ("article" = String, Path, pattern = "^第?[0-9０-９]{1,4}条?$", description = "article number, e.g. 264 (full-width digits and 第…条 accepted)"),
         StatuteParams,
     ),
     responses(
