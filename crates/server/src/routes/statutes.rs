@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(parse_article("264"), Some(264));
         assert_eq!(parse_article("２６４"), Some(264));
         assert_eq!(parse_article("第264条"), Some(264));
-        assert_eq!(parse_article("0"), None);
+        // 0 has the article's shape; no law has it, so it is a 404, not a 400
+        assert_eq!(parse_article("0"), Some(0));
+        assert_eq!(parse_article("12345"), None);
+        assert_eq!(parse_article("第条"), None);
         assert_eq!(parse_article("abc"), None);
     }
 }
