@@ -2,7 +2,8 @@
 """Soak (not run by CI): N clients, each with its own judge key, mix search, report,
 consistency check and push (register a pending case, read the inbox, acknowledge, close)
 against a running `leian serve` for a while; the server's RSS is sampled from /proc every
-10 s. Prints requests and errors per kind, latency medians and p99, and RSS over time.
+10 s. A 429 is waited out as its Retry-After says (a well-behaved client) and counted
+apart from errors. Prints requests and errors per kind, latency medians and p99, and RSS over time.
 Standard library only.
 
     benches/soak.py BASE_URL SERVER_PID SECONDS KEY [KEY ...]
@@ -38,10 +39,15 @@ class Tally:
         self.lock = threading.Lock()
         self.ms = {}
         self.errors = {}
+        self.throttled = {}
         self.examples = []
 
     def add(self, kind, code, ms, body):
         with self.lock:
+            if code == 429:
+                # fair use said wait: a client does, and the wait is not an error
+                self.throttled[kind] = self.throttled.get(kind, 0) + 1
+                return
             self.ms.setdefault(kind, []).append(ms)
             if not 200 <= code < 300:
                 self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -55,6 +61,7 @@ def call(base, key, method, path, body, tally, kind):
         "Authorization": "Bearer " + key, "Content-Type": "application/json"})
     t = time.perf_counter()
     text = ""
+    retry_after = 0.0
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             text = r.read().decode("utf-8", "replace")
@@ -62,9 +69,12 @@ def call(base, key, method, path, body, tally, kind):
     except urllib.error.HTTPError as e:
         text = e.read().decode("utf-8", "replace")
         code = e.code
+        retry_after = float(e.headers.get("Retry-After") or 1)
     except Exception as e:  # noqa: BLE001 - a reset or timeout is an error too
         text, code = repr(e), -1
     tally.add(kind, code, (time.perf_counter() - t) * 1000, text)
+    if code == 429:
+        time.sleep(retry_after)
     try:
         return json.loads(text) if 200 <= code < 300 else None
     except ValueError:
@@ -132,11 +142,13 @@ def main():
         t.join(timeout=90)
     samples.append((time.time() - start, rss_kib(pid)))
     total = sum(len(v) for v in tally.ms.values())
-    print(f"{len(keys)} clients, {seconds:.0f} s, {total} requests, "
-          f"{sum(tally.errors.values())} errors")
+    print(f"{len(keys)} clients, {seconds:.0f} s, {total} requests answered, "
+          f"{sum(tally.errors.values())} errors, {sum(tally.throttled.values())} told to wait "
+          f"(429, Retry-After honoured)")
     for kind in sorted(tally.ms):
         ms = tally.ms[kind]
         print(f"  {kind:12s} {len(ms):6d} requests  {tally.errors.get(kind, 0):4d} errors  "
+              f"{tally.throttled.get(kind, 0):5d} × 429  "
               f"p50 {statistics.median(ms):8.1f} ms  p99 {pct(ms, 99):8.1f} ms")
     for kind, code, body in tally.examples:
         print(f"  error {kind} {code}: {body}")

@@ -40,6 +40,10 @@ fn consistency_api_compares_with_same_charge_cases_and_grades_the_term() {
     let v = r.json();
     let similar = v["similar"].as_array().expect("similar");
     assert!(similar.len() >= 8, "{} similar cases", similar.len());
+    // what ran is the engine's answer: the default legal ranking, its mode named
+    assert_eq!(v["ran"]["ranking"], "legal", "{}", v["ran"]);
+    assert_eq!(v["ran"]["mode"], v["mode"]);
+    assert!(v["ran"]["ranker"].as_str().is_some_and(|r| !r.is_empty()));
     assert_eq!(
         v["exact_charges"], true,
         "the sample has enough thefts alone"

@@ -4,7 +4,7 @@ use crate::draft::Draft;
 use crate::error::{ConsistencyError, Result};
 use crate::rule::{assess, WarningLevel, WarningRule};
 use crate::stats::{quantile, similarity_weights, Distribution, Outcome};
-use leian_engine::{Engine, Query, RankedCase, SearchMode};
+use leian_engine::{Engine, Query, Ran, RankedCase, SearchMode};
 use leian_index::Filters;
 use leian_ingest::{
     extract_circumstances, AuthorityTier, Case, Circumstance, CircumstanceEffect, MainPenalty,
@@ -23,7 +23,7 @@ pub const MAX_TOP_K: usize = 100;
 pub struct CheckOptions {
     /// Similar decided cases used for the distribution.
     pub top_k: usize,
-    /// Ranking mode (hybrid and dense fall back to BM25 without a model).
+    /// Ranking mode (hybrid falls back to BM25 without a model; dense alone needs one).
     pub mode: SearchMode,
     /// Only cases with one of the draft's charges (the default); off compares with any case.
     pub same_charges: bool,
@@ -131,8 +131,10 @@ pub struct StatuteUse {
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConsistencyReport {
-    /// The ranking mode actually used.
+    /// The ranking mode actually used (`ran.mode`).
     pub mode: SearchMode,
+    /// What ran for the similar cases, as the engine decided it ([`Engine::ran`]).
+    pub ran: Ran,
     /// Charges the similar cases were restricted to (empty: any case).
     pub charges_filter: Vec<String>,
     /// Whether the similar cases have exactly the draft's charges (else: at least one).
@@ -229,10 +231,6 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     } else {
         Vec::new()
     };
-    let mode = match options.mode {
-        SearchMode::Hybrid | SearchMode::Dense if !engine.has_dense() => SearchMode::Bm25,
-        m => m,
-    };
     // Read deep: guiding cases, cases without a sentence and hidden ones are skipped.
     let fetch = (options.top_k * 4 + options.hidden.len()).max(Query::DEFAULT_DEPTH);
     let mut query = Query::new(draft.search_text(), fetch);
@@ -240,7 +238,7 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
         charges: charges_filter.clone(),
         ..Filters::default()
     };
-    query.mode = mode;
+    query.mode = options.mode;
     query.snippets = false;
     query.depth = fetch;
     // cases of the draft's own charges are comparable in sentence whatever words their
@@ -252,6 +250,8 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
     if !draft.charges.is_empty() {
         query.legal.charges = Some(draft.charges.clone());
     }
+    let ran = engine.ran(&query);
+    let mode = ran.mode;
     let decided: Vec<RankedCase> = engine
         .search(&query)?
         .into_iter()
@@ -392,6 +392,7 @@ pub fn check(engine: &Engine, draft: &Draft, options: &CheckOptions) -> Result<C
 
     Ok(ConsistencyReport {
         mode,
+        ran,
         charges_filter,
         exact_charges,
         similar,

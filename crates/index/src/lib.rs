@@ -36,4 +36,5 @@ pub use search::{
     Coverage, CoverageMeasure, FactFields, FieldBoosts, Filters, Hit, Idf, QueryTf, SearchOptions,
     SearchRequest,
 };
+pub use snippet::escape_html;
 pub use tokenizer::{legal_terms_from_charges, legal_terms_from_statutes, LegalTokenizer};

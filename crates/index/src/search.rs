@@ -736,7 +736,7 @@ impl CaseIndex {
             }
             let mut html = String::new();
             let cut: String = text.chars().take(max).collect();
-            crate::snippet::escape_html(&cut, &mut html);
+            crate::snippet::escape_snippet(&cut, &mut html);
             if cut.len() < text.len() {
                 html.push('…');
             }

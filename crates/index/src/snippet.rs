@@ -90,17 +90,31 @@ pub fn highlight_terms(terms: &HashMap<String, f32>) -> HashMap<String, f32> {
     }
 }
 
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes.
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes: the project's one
+/// HTML escaper (snippets here, the HTML 类案检索报告 in the server).
 pub fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
+        push_escaped(c, out);
+    }
+}
+
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        _ => out.push(c),
+    }
+}
+
+/// A snippet is one line: line breaks and tabs become spaces, the rest is escaped.
+pub(crate) fn escape_snippet(text: &str, out: &mut String) {
+    for c in text.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             '\n' | '\r' | '\t' => out.push(' '),
-            _ => out.push(c),
+            _ => push_escaped(c, out),
         }
     }
 }
@@ -202,13 +216,13 @@ pub fn snippet_html(
     }
     let mut at = start;
     for r in merged {
-        escape_html(&text[at..r.start], &mut html);
+        escape_snippet(&text[at..r.start], &mut html);
         html.push_str("<mark>");
-        escape_html(&text[r.clone()], &mut html);
+        escape_snippet(&text[r.clone()], &mut html);
         html.push_str("</mark>");
         at = r.end;
     }
-    escape_html(&text[at..end], &mut html);
+    escape_snippet(&text[at..end], &mut html);
     if end < text.len() {
         html.push('…');
     }
@@ -243,6 +257,16 @@ mod tests {
         let t = LegalTokenizer::new(&["盗窃罪"]);
         let html = snippet_html(&t, "其行为构成盗窃罪。", &terms(&["盗窃", "盗窃罪"]), 50).unwrap();
         assert_eq!(html, "其行为构成<mark>盗窃罪</mark>。");
+    }
+
+    #[test]
+    fn one_escaper_text_keeps_its_lines_snippets_are_one_line() {
+        let mut text = String::new();
+        escape_html("a<b>&\"c'\nd", &mut text);
+        assert_eq!(text, "a&lt;b&gt;&amp;&quot;c&#39;\nd");
+        let mut line = String::new();
+        escape_snippet("a<b\nc\td", &mut line);
+        assert_eq!(line, "a&lt;b c d");
     }
 
     #[test]
