@@ -257,7 +257,7 @@ fn leian_check_reads_json_and_plain_text_drafts() {
 /// The evaluation on the real CAIL2018 terms runs and prints both predictors side by side
 /// on the same cases (numbers in the README; here only that they are sane).
 #[test]
-fn eval_consistency_compares_knn_with_the_per_charge_median_on_cail2018() {
+fn eval_consistency_compares_the_check_with_the_per_charge_median_on_cail2018() {
     let Some(data) = shared_data() else {
         return;
     };
@@ -272,7 +272,7 @@ fn eval_consistency_compares_knn_with_the_per_charge_median_on_cail2018() {
     ]);
     let rows: Vec<Vec<String>> = out
         .lines()
-        .filter(|l| l.starts_with("| per-charge") || l.starts_with("| kNN"))
+        .filter(|l| l.starts_with("| per-charge") || l.starts_with("| the check"))
         .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
         .collect();
     assert_eq!(rows.len(), 2, "{out}");
@@ -295,4 +295,59 @@ fn eval_consistency_compares_knn_with_the_per_charge_median_on_cail2018() {
         let warning: f64 = r[8].trim_end_matches('%').parse().expect("warning share");
         assert!((0.0..=100.0).contains(&warning));
     }
+}
+
+/// `leian eval consistency` measures the check itself: for the same draft, with the same
+/// case out of sight, its neighbours are the ones `POST /v1/consistency` compares with.
+#[test]
+fn the_consistency_evaluation_picks_the_checks_neighbours() {
+    use leian_engine::{Engine, EngineOptions, SearchMode};
+    use leian_harness::consistency::{neighbours, Asked, ChargeMatch, Labelled};
+    let f = start(true, None);
+    let probe = json!({"facts": THEFT_FACTS, "charges": ["盗窃罪"], "mode": "bm25"});
+    let first = f.post("/v1/consistency", &f.judge_a, &probe).json()["similar"][0]["id"]
+        .as_str()
+        .expect("a similar theft")
+        .to_string();
+    let engine = Engine::open(&EngineOptions {
+        index_dir: f.index_dir().to_path_buf(),
+        ..EngineOptions::default()
+    })
+    .expect("engine");
+    let case = engine
+        .get(&leian_ingest::CaseId::new(first.clone()))
+        .expect("get")
+        .expect("the case");
+    let term = f64::from(case.sentence.term_months.expect("a term"));
+    // the evaluation leaves the case out; for 甲法院 it is out of sight the same way
+    let r = f.put(
+        &format!("/v1/admin/cases/{first}/visibility"),
+        &f.admin,
+        &json!({"courts": ["乙法院"]}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let body = json!({"facts": case.fact_text(), "charges": case.charges, "mode": "bm25"});
+    let v = f.post("/v1/consistency", &f.judge_a, &body).json();
+    let served: Vec<String> = v["similar"]
+        .as_array()
+        .expect("similar")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect();
+    let asked = Asked {
+        mode: SearchMode::Bm25,
+        k: leian_consistency::CheckOptions::default().top_k,
+        charge_match: ChargeMatch::PreferExact,
+        rule: leian_consistency::WarningRule::default(),
+    };
+    let found = neighbours(&engine, &[Labelled { case, term }], &asked).expect("neighbours");
+    let evaluated: Vec<String> = found[0]
+        .as_ref()
+        .expect("neighbours")
+        .iter()
+        .map(|(id, _, _)| id.clone())
+        .collect();
+    assert!(served.len() >= 5, "{served:?}");
+    assert!(!served.contains(&first));
+    assert_eq!(evaluated, served);
 }

@@ -19,6 +19,13 @@ pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
 }
 
+impl Fixture {
+    /// The server's index dir (another engine may open it to compare answers).
+    pub(crate) fn index_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 pub(crate) fn start(ingest: bool, demo_key: Option<String>) -> Fixture {
     start_with(
         ingest,

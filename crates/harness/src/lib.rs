@@ -6,6 +6,7 @@
 //! index, and the command line only parses arguments, calls it and prints.
 
 pub mod bm25_cv;
+pub mod consistency;
 mod error;
 pub mod floor;
 pub mod lecard;
