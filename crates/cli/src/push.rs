@@ -4,11 +4,11 @@
 use crate::eval::{read_queries, LecardQuery};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use leian_engine::{Engine, Query, SearchMode};
+use leian_engine::Engine;
 use leian_eval::Qrels;
-use leian_ingest::{Case, StatuteRef};
+use leian_ingest::Case;
 use leian_push::reverse::PendingIndex;
-use leian_push::{Features, PushOptions, PushService, ScoreWeights};
+use leian_push::{Features, PendingCase, PendingStatus, PushOptions, PushService, ScoreWeights};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -134,26 +134,32 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
         charges,
     } in labelled.iter().copied()
     {
-        let text = format!("{fact} {}", charges.join(" "));
-        let vector = if engine.has_dense() {
-            engine.query_vector(&Query {
-                mode: SearchMode::Hybrid,
-                ..Query::new(text.as_str(), 1)
-            })?
-        } else {
-            None
+        // the query as registration makes it: the same text, vector and features
+        let pending = PendingCase {
+            id: qid.clone(),
+            court: String::new(),
+            key_id: 0,
+            judge: String::new(),
+            title: String::new(),
+            facts: fact.trim().to_string(),
+            charges: charges.clone(),
+            statutes: Vec::new(),
+            category: None,
+            status: PendingStatus::Open,
+            created_at: String::new(),
+            updated_at: String::new(),
         };
-        let features = Features::new(
-            fact,
-            charges,
-            &[] as &[StatuteRef],
-            vector.iter().cloned().collect(),
-        );
+        let (features, vector) = PushService::matching_features(&engine, &pending)?;
         if args.no_forward {
             reverse_index.upsert(qid, features);
             continue;
         }
-        let found = service.forward_matches(&engine, &features, &text, vector.as_deref())?;
+        let found = service.forward_matches(
+            &engine,
+            &features,
+            &pending.query_text(),
+            vector.as_deref(),
+        )?;
         forward.push((
             qid.clone(),
             found

@@ -168,6 +168,17 @@ impl PushService {
         })?)
     }
 
+    /// What a pending case is matched with: its query embedding (of
+    /// [`PendingCase::query_text`], when the engine has a model) and its features. The one
+    /// place registration, update and `leian eval push` compute them.
+    pub fn matching_features(
+        engine: &Engine,
+        p: &PendingCase,
+    ) -> Result<(Features, Option<Vec<f32>>)> {
+        let vector = Self::query_vector(engine, &p.query_text())?;
+        Ok((pending_features(p, vector.clone()), vector))
+    }
+
     /// Registers a pending case and pushes to it, at once, the guiding and typical cases
     /// and the most similar decided cases whose pair score reaches the threshold.
     pub fn register(
@@ -197,9 +208,8 @@ impl PushService {
             created_at: now.clone(),
             updated_at: now,
         };
-        let vector = Self::query_vector(engine, &p.query_text())?;
+        let (features, vector) = Self::matching_features(engine, &p)?;
         self.store.insert_pending(&p, vector.as_deref())?;
-        let features = pending_features(&p, vector.clone());
         // in the index before searching: a guiding case committed meanwhile finds it
         self.index_mut()?.upsert(&p.id, features.clone());
         self.push_to_pending(engine, &p, &features, vector.as_deref())?;
