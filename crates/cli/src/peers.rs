@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::bench::{median, percentile};
-use crate::gen::Generator;
+use leian_harness::synthetic::Generator;
 
 #[derive(Subcommand)]
 pub(crate) enum PeersCommand {

@@ -12,5 +12,6 @@ pub mod floor;
 pub mod lecard;
 pub mod scm;
 pub mod statutory;
+pub mod synthetic;
 
 pub use error::{HarnessError, Result};
