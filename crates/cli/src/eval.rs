@@ -2,12 +2,13 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use leian_engine::{Engine, Fusion, Query, SearchMode};
-use leian_eval::{evaluate, Protocol, Qrels, Run};
+use leian_engine::{Fusion, Query, SearchMode};
+use leian_eval::{evaluate, Protocol, Qrels};
+use leian_harness::lecard::read_queries;
+use leian_harness::runs::{cached_query_vectors, protocol_name, rank_lecard, write_trec_run};
 use leian_index::Filters;
 use leian_ingest::{read_scm_triplets, CaseId, Format};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub(crate) enum EvalCommand {
@@ -132,19 +133,12 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     }
 }
 
-pub(crate) use leian_harness::lecard::LecardQuery;
-
-/// Reads a LeCaRD queries file (the harness's reader, with the path in the error).
-pub(crate) fn read_queries(path: &Path) -> Result<Vec<LecardQuery>> {
-    Ok(leian_harness::lecard::read_queries(path)?)
-}
-
 fn run_lecard(args: LecardArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
     let qrels = Qrels::read(&args.qrels)?;
     if let Some(ranker) = args.legal.ranker()? {
         let template = args.rank.query(String::new(), 1, Filters::default())?;
-        let out = crate::legal::eval_lecard(
+        let out = leian_harness::runs::eval_lecard(
             &engine,
             &args.index,
             &ranker,
@@ -162,7 +156,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; queries.len()]
     } else {
-        crate::legal::cached_query_vectors(&engine, &args.index, &texts)?
+        cached_query_vectors(&engine, &args.index, &texts)?
     };
     if args.sweep {
         for protocol in [Protocol::Paper, Protocol::Corpus] {
@@ -211,72 +205,6 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     Ok(())
 }
 
-/// Ranks each labelled query's candidates: under the paper protocol only its labelled
-/// ones, under the corpus protocol every `lecard:` case in the index (top 100).
-fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Paper => "paper",
-        Protocol::Corpus => "corpus",
-    }
-}
-
-/// `template` gives mode and fusion; `vectors[i]` is query i's embedding.
-pub(crate) fn rank_lecard(
-    engine: &Engine,
-    template: &Query,
-    queries: &[LecardQuery],
-    vectors: &[Option<Vec<f32>>],
-    qrels: &Qrels,
-    protocol: Protocol,
-    no_charges: bool,
-) -> Result<Run> {
-    let corpus_ids = leian_harness::lecard::corpus_ids(&engine.index())?;
-    let mut run: Run = HashMap::new();
-    for (
-        LecardQuery {
-            id: qid,
-            fact,
-            charges,
-        },
-        qvec,
-    ) in queries.iter().zip(vectors)
-    {
-        let Some(labels) = qrels.by_query.get(qid) else {
-            continue;
-        };
-        let query = Query {
-            legal: leian_engine::LegalQuery {
-                charges: (!no_charges && !charges.is_empty()).then(|| charges.clone()),
-                statutes: Vec::new(),
-            },
-            ..crate::legal::lecard_query(&corpus_ids, template, fact, labels, protocol)
-        };
-        let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
-        run.insert(
-            qid.clone(),
-            ranked
-                .iter()
-                .take(query.top_k)
-                .map(|(id, _, _)| leian_harness::lecard::raw_id(id))
-                .collect(),
-        );
-    }
-    Ok(run)
-}
-
-fn write_trec_run(path: &Path, run: &Run) -> Result<()> {
-    let mut qids: Vec<&String> = run.keys().collect();
-    qids.sort();
-    let mut out = String::new();
-    for q in qids {
-        let n = run[q].len();
-        for (i, d) in run[q].iter().enumerate() {
-            out.push_str(&format!("{q} Q0 {d} {} {} leian\n", i + 1, n - i));
-        }
-    }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
-}
-
 fn run_scm(args: ScmArgs) -> Result<()> {
     let triplets = read_scm_triplets(&args.triplets)
         .with_context(|| format!("reading {}", args.triplets.display()))?;
@@ -309,7 +237,7 @@ fn run_scm(args: ScmArgs) -> Result<()> {
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; triplets.len()]
     } else {
-        crate::legal::cached_query_vectors(&engine, &args.index, &texts)?
+        cached_query_vectors(&engine, &args.index, &texts)?
     };
     // the legal ranker re-ranks the whole SCM collection (no charge pool: civil cases)
     let legal = crate::legal::LegalArgs {

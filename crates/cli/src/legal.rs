@@ -2,21 +2,18 @@
 //! `search` and `eval`, LeCaRD evaluation with given or inferred charges, and
 //! `leian train-ranker` (coordinate ascent on the dev labels, k-fold cross-validated).
 
-use crate::eval::{read_queries, LecardQuery};
 use anyhow::{Context, Result};
 use clap::Args;
-use leian_embed::EmbeddingCache;
-use leian_engine::{
-    ChunkScore, Engine, LegalOptions, LegalQuery, LegalRanker, LegalRanking, Query, SearchMode,
+use leian_engine::{ChunkScore, Engine, LegalOptions, LegalRanker, LegalRanking, Query};
+use leian_eval::{evaluate, Metrics, Protocol, Qrels};
+use leian_harness::lecard::read_queries;
+use leian_harness::runs::{
+    cached_query_vectors, legal_rankings, protocol_name, run_depth, run_with, train_queries,
 };
-use leian_eval::{evaluate, Metrics, Protocol, Qrels, Run};
-use leian_harness::lecard::{corpus_ids, pool_of, raw_id};
-use leian_index::Filters;
-use leian_ingest::CaseId;
-use leian_rank::train::{cross_validate, mean_sd, order, TrainOptions, TrainQuery};
+use leian_rank::train::{cross_validate, mean_sd, TrainOptions, TrainQuery};
 use leian_rank::{LinearRanker, FEATURE_NAMES};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of the legal ranking.
 #[derive(Args, Clone, Default)]
@@ -69,175 +66,6 @@ impl LegalArgs {
     }
 }
 
-/// Query embeddings, cached beside the index (`<index>/query-cache`) so that repeated
-/// evaluations embed each query once; `None`s without a model.
-pub(crate) fn cached_query_vectors(
-    engine: &Engine,
-    index_dir: &Path,
-    texts: &[&str],
-) -> Result<Vec<Option<Vec<f32>>>> {
-    let Some(model_id) = engine.model_id() else {
-        return Ok(vec![None; texts.len()]);
-    };
-    let mut cache = EmbeddingCache::open(&index_dir.join("query-cache"), &model_id)?;
-    let mut out = Vec::with_capacity(texts.len());
-    for t in texts {
-        let key = format!("query: {t}");
-        if let Some(v) = cache.get(&key) {
-            out.push(Some(v.to_vec()));
-            continue;
-        }
-        let v = engine.query_vector(&Query {
-            mode: SearchMode::Hybrid,
-            ..Query::new(*t, 1)
-        })?;
-        if let Some(v) = &v {
-            cache.put(&key, v.clone())?;
-            cache.flush()?;
-        }
-        out.push(v);
-    }
-    Ok(out)
-}
-
-/// The engine query for one LeCaRD query under a protocol.
-pub(crate) fn lecard_query(
-    engine_ids: &[CaseId],
-    template: &Query,
-    fact: &str,
-    labels: &HashMap<String, u8>,
-    protocol: Protocol,
-) -> Query {
-    let (ids, top_k) = pool_of(labels, engine_ids, protocol);
-    Query {
-        text: fact.to_string(),
-        top_k,
-        filters: Filters {
-            ids: Some(ids),
-            ..Filters::default()
-        },
-        snippets: false,
-        depth: top_k,
-        ..template.clone()
-    }
-}
-
-/// Legal rankings of every labelled query (charges given unless `no_charges`).
-#[allow(clippy::too_many_arguments)]
-fn legal_rankings(
-    engine: &Engine,
-    ranker: &LegalRanker,
-    template: &Query,
-    queries: &[LecardQuery],
-    vectors: &[Option<Vec<f32>>],
-    qrels: &Qrels,
-    protocol: Protocol,
-    no_charges: bool,
-) -> Result<Vec<(String, LegalRanking)>> {
-    let ids = corpus_ids(&engine.index())?;
-    let mut out = Vec::new();
-    for (q, v) in queries.iter().zip(vectors) {
-        let Some(labels) = qrels.by_query.get(&q.id) else {
-            continue;
-        };
-        let query = lecard_query(&ids, template, &q.fact, labels, protocol);
-        let legal = LegalQuery {
-            charges: (!no_charges).then(|| q.charges.clone()),
-            statutes: Vec::new(),
-        };
-        out.push((
-            q.id.clone(),
-            ranker.rank(engine, &query, &legal, v.as_deref())?,
-        ));
-    }
-    Ok(out)
-}
-
-fn to_run(rankings: &[(String, LegalRanking)], depth: usize) -> Run {
-    rankings
-        .iter()
-        .map(|(qid, r)| {
-            (
-                qid.clone(),
-                r.hits.iter().take(depth).map(|h| raw_id(&h.id)).collect(),
-            )
-        })
-        .collect()
-}
-
-fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Paper => "paper",
-        Protocol::Corpus => "corpus",
-    }
-}
-
-/// Share of queries whose inferred charges include a 刑法 article of the given ones.
-fn inference_accuracy(queries: &[LecardQuery], rankings: &[(String, LegalRanking)]) -> f64 {
-    let by_id: HashMap<&str, &LecardQuery> = queries.iter().map(|q| (q.id.as_str(), q)).collect();
-    let mut hit = 0usize;
-    let mut n = 0usize;
-    for (qid, r) in rankings {
-        let Some(q) = by_id.get(qid.as_str()) else {
-            continue;
-        };
-        let gold: Vec<u16> = leian_rank::resolve_charges(&q.charges)
-            .iter()
-            .map(|a| a.article)
-            .collect();
-        if gold.is_empty() {
-            continue;
-        }
-        n += 1;
-        if r.query.inferred.iter().any(|c| gold.contains(&c.article)) {
-            hit += 1;
-        }
-    }
-    if n == 0 {
-        0.0
-    } else {
-        hit as f64 / n as f64
-    }
-}
-
-/// `leian eval lecard --legal …`: one JSON line of metrics.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn eval_lecard(
-    engine: &Engine,
-    index_dir: &Path,
-    ranker: &LegalRanker,
-    template: &Query,
-    queries_path: &Path,
-    qrels: &Qrels,
-    protocol: Protocol,
-    no_charges: bool,
-) -> Result<serde_json::Value> {
-    let queries = read_queries(queries_path)?;
-    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
-    let vectors = if template.mode == SearchMode::Bm25 {
-        vec![None; texts.len()]
-    } else {
-        cached_query_vectors(engine, index_dir, &texts)?
-    };
-    let rankings = legal_rankings(
-        engine, ranker, template, &queries, &vectors, qrels, protocol, no_charges,
-    )?;
-    let depth = match protocol {
-        Protocol::Paper => usize::MAX,
-        Protocol::Corpus => 100,
-    };
-    let mut out = serde_json::to_value(evaluate(qrels, &to_run(&rankings, depth), protocol))?;
-    out["protocol"] = serde_json::json!(protocol_name(protocol));
-    out["ranker"] = serde_json::json!(ranker.model.source);
-    out["charges"] = serde_json::json!(if no_charges { "inferred" } else { "given" });
-    out["chunk_score"] = serde_json::to_value(ranker.options.chunk_score)?;
-    if no_charges {
-        out["charge_inference_accuracy"] =
-            serde_json::json!(inference_accuracy(&queries, &rankings));
-    }
-    Ok(out)
-}
-
 #[derive(Args)]
 pub(crate) struct TrainRankerArgs {
     /// Index holding the LeCaRD candidates.
@@ -268,51 +96,6 @@ pub(crate) struct TrainRankerArgs {
     legal: LegalArgs,
     #[command(flatten)]
     model: crate::model::ModelArgs,
-}
-
-fn train_queries(rankings: &[(String, LegalRanking)], qrels: &Qrels) -> Vec<TrainQuery> {
-    rankings
-        .iter()
-        .map(|(qid, r)| {
-            let labels = qrels.by_query.get(qid);
-            let grade = |id: &CaseId| {
-                labels
-                    .and_then(|l| l.get(&raw_id(id)).copied())
-                    .unwrap_or(0)
-            };
-            TrainQuery {
-                id: qid.clone(),
-                candidates: r.hits.iter().map(|h| (h.features, grade(&h.id))).collect(),
-                labels: labels
-                    .map(|l| l.values().copied().collect())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect()
-}
-
-/// The run given by per-query weights over the rankings' candidate pools.
-fn run_with(
-    rankings: &[(String, LegalRanking)],
-    tq: &[TrainQuery],
-    weights: &HashMap<String, [f32; leian_rank::NUM_FEATURES]>,
-    depth: usize,
-) -> Run {
-    rankings
-        .iter()
-        .zip(tq)
-        .filter_map(|((qid, r), q)| {
-            let w = weights.get(qid)?;
-            Some((
-                qid.clone(),
-                order(w, q)
-                    .into_iter()
-                    .take(depth)
-                    .map(|i| raw_id(&r.hits[i].id))
-                    .collect(),
-            ))
-        })
-        .collect()
 }
 
 pub(crate) fn run_train(args: TrainRankerArgs) -> Result<()> {
@@ -388,11 +171,11 @@ pub(crate) fn run_train(args: TrainRankerArgs) -> Result<()> {
             serde_json::json!(mean_sd(&pool).0);
     }
     for (protocol, r, tq) in &by_protocol {
-        let depth = match protocol {
-            Protocol::Paper => usize::MAX,
-            Protocol::Corpus => 100,
-        };
-        let m: Metrics = evaluate(&qrels, &run_with(r, tq, &oof, depth), *protocol);
+        let m: Metrics = evaluate(
+            &qrels,
+            &run_with(r, tq, &oof, run_depth(*protocol)),
+            *protocol,
+        );
         summary[format!("cv_{}", protocol_name(*protocol))] = serde_json::to_value(m)?;
     }
     println!("{}", serde_json::to_string(&summary)?);

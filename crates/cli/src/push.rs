@@ -1,11 +1,11 @@
 //! Push from the command line: pushes after `leian ingest`, `leian eval push` (push
 //! quality on LeCaRD) and `leian bench --push` (reverse matching with many pending cases).
 
-use crate::eval::{read_queries, LecardQuery};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use leian_engine::Engine;
 use leian_eval::Qrels;
+use leian_harness::lecard::{read_queries, LecardQuery};
 use leian_ingest::Case;
 use leian_push::reverse::PendingIndex;
 use leian_push::{Features, PendingCase, PendingStatus, PushOptions, PushService, ScoreWeights};

@@ -24,6 +24,12 @@ pub enum HarnessError {
     Engine(#[from] leian_engine::EngineError),
     #[error(transparent)]
     Consistency(#[from] leian_consistency::ConsistencyError),
+    #[error(transparent)]
+    Embed(#[from] leian_embed::EmbedError),
+    #[error(transparent)]
+    Rank(#[from] leian_rank::RankError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;

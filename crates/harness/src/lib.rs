@@ -10,6 +10,7 @@ pub mod consistency;
 mod error;
 pub mod floor;
 pub mod lecard;
+pub mod runs;
 pub mod scm;
 pub mod statutory;
 pub mod synthetic;

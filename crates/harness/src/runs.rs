@@ -1,0 +1,297 @@
+//! LeCaRD runs of leian's rankings, as `leian eval lecard` and `leian train-ranker` make
+//! them: the engine query of each labelled query under a protocol, fusion and legal
+//! rankings, query embeddings cached beside the index, the metrics line of a legal run,
+//! and the ranker's training data.
+
+use crate::lecard::{corpus_ids, pool_of, raw_id, LecardQuery};
+use crate::{HarnessError, Result};
+use leian_embed::EmbeddingCache;
+use leian_engine::{Engine, LegalQuery, LegalRanker, LegalRanking, Query, SearchMode};
+use leian_eval::{evaluate, Protocol, Qrels, Run};
+use leian_index::Filters;
+use leian_ingest::CaseId;
+use leian_rank::train::{order, TrainQuery};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Query embeddings, cached beside the index (`<index>/query-cache`) so that repeated
+/// evaluations embed each query once; `None`s without a model.
+pub fn cached_query_vectors(
+    engine: &Engine,
+    index_dir: &Path,
+    texts: &[&str],
+) -> Result<Vec<Option<Vec<f32>>>> {
+    let Some(model_id) = engine.model_id() else {
+        return Ok(vec![None; texts.len()]);
+    };
+    let mut cache = EmbeddingCache::open(&index_dir.join("query-cache"), &model_id)?;
+    let mut out = Vec::with_capacity(texts.len());
+    for t in texts {
+        let key = format!("query: {t}");
+        if let Some(v) = cache.get(&key) {
+            out.push(Some(v.to_vec()));
+            continue;
+        }
+        let v = engine.query_vector(&Query {
+            mode: SearchMode::Hybrid,
+            ..Query::new(*t, 1)
+        })?;
+        if let Some(v) = &v {
+            cache.put(&key, v.clone())?;
+            cache.flush()?;
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The engine query for one LeCaRD query under a protocol.
+pub fn lecard_query(
+    engine_ids: &[CaseId],
+    template: &Query,
+    fact: &str,
+    labels: &HashMap<String, u8>,
+    protocol: Protocol,
+) -> Query {
+    let (ids, top_k) = pool_of(labels, engine_ids, protocol);
+    Query {
+        text: fact.to_string(),
+        top_k,
+        filters: Filters {
+            ids: Some(ids),
+            ..Filters::default()
+        },
+        snippets: false,
+        depth: top_k,
+        ..template.clone()
+    }
+}
+
+/// Legal rankings of every labelled query (charges given unless `no_charges`).
+#[allow(clippy::too_many_arguments)]
+pub fn legal_rankings(
+    engine: &Engine,
+    ranker: &LegalRanker,
+    template: &Query,
+    queries: &[LecardQuery],
+    vectors: &[Option<Vec<f32>>],
+    qrels: &Qrels,
+    protocol: Protocol,
+    no_charges: bool,
+) -> Result<Vec<(String, LegalRanking)>> {
+    let ids = corpus_ids(&engine.index())?;
+    let mut out = Vec::new();
+    for (q, v) in queries.iter().zip(vectors) {
+        let Some(labels) = qrels.by_query.get(&q.id) else {
+            continue;
+        };
+        let query = lecard_query(&ids, template, &q.fact, labels, protocol);
+        let legal = LegalQuery {
+            charges: (!no_charges).then(|| q.charges.clone()),
+            statutes: Vec::new(),
+        };
+        out.push((
+            q.id.clone(),
+            ranker.rank(engine, &query, &legal, v.as_deref())?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The TREC-style run of legal rankings, each cut to `depth`.
+pub fn to_run(rankings: &[(String, LegalRanking)], depth: usize) -> Run {
+    rankings
+        .iter()
+        .map(|(qid, r)| {
+            (
+                qid.clone(),
+                r.hits.iter().take(depth).map(|h| raw_id(&h.id)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The protocol's name in reports.
+pub fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Paper => "paper",
+        Protocol::Corpus => "corpus",
+    }
+}
+
+/// How deep a run is scored under a protocol: every labelled candidate, or the top 100.
+pub fn run_depth(p: Protocol) -> usize {
+    match p {
+        Protocol::Paper => usize::MAX,
+        Protocol::Corpus => 100,
+    }
+}
+
+/// Share of queries whose inferred charges include a 刑法 article of the given ones.
+pub fn inference_accuracy(queries: &[LecardQuery], rankings: &[(String, LegalRanking)]) -> f64 {
+    let by_id: HashMap<&str, &LecardQuery> = queries.iter().map(|q| (q.id.as_str(), q)).collect();
+    let mut hit = 0usize;
+    let mut n = 0usize;
+    for (qid, r) in rankings {
+        let Some(q) = by_id.get(qid.as_str()) else {
+            continue;
+        };
+        let gold: Vec<u16> = leian_rank::resolve_charges(&q.charges)
+            .iter()
+            .map(|a| a.article)
+            .collect();
+        if gold.is_empty() {
+            continue;
+        }
+        n += 1;
+        if r.query.inferred.iter().any(|c| gold.contains(&c.article)) {
+            hit += 1;
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        hit as f64 / n as f64
+    }
+}
+
+/// `leian eval lecard --legal …`: one JSON line of metrics.
+#[allow(clippy::too_many_arguments)]
+pub fn eval_lecard(
+    engine: &Engine,
+    index_dir: &Path,
+    ranker: &LegalRanker,
+    template: &Query,
+    queries_path: &Path,
+    qrels: &Qrels,
+    protocol: Protocol,
+    no_charges: bool,
+) -> Result<serde_json::Value> {
+    let queries = crate::lecard::read_queries(queries_path)?;
+    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
+    let vectors = if template.mode == SearchMode::Bm25 {
+        vec![None; texts.len()]
+    } else {
+        cached_query_vectors(engine, index_dir, &texts)?
+    };
+    let rankings = legal_rankings(
+        engine, ranker, template, &queries, &vectors, qrels, protocol, no_charges,
+    )?;
+    let depth = run_depth(protocol);
+    let mut out = serde_json::to_value(evaluate(qrels, &to_run(&rankings, depth), protocol))?;
+    out["protocol"] = serde_json::json!(protocol_name(protocol));
+    out["ranker"] = serde_json::json!(ranker.model.source);
+    out["charges"] = serde_json::json!(if no_charges { "inferred" } else { "given" });
+    out["chunk_score"] = serde_json::to_value(ranker.options.chunk_score)?;
+    if no_charges {
+        out["charge_inference_accuracy"] =
+            serde_json::json!(inference_accuracy(&queries, &rankings));
+    }
+    Ok(out)
+}
+
+pub fn train_queries(rankings: &[(String, LegalRanking)], qrels: &Qrels) -> Vec<TrainQuery> {
+    rankings
+        .iter()
+        .map(|(qid, r)| {
+            let labels = qrels.by_query.get(qid);
+            let grade = |id: &CaseId| {
+                labels
+                    .and_then(|l| l.get(&raw_id(id)).copied())
+                    .unwrap_or(0)
+            };
+            TrainQuery {
+                id: qid.clone(),
+                candidates: r.hits.iter().map(|h| (h.features, grade(&h.id))).collect(),
+                labels: labels
+                    .map(|l| l.values().copied().collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The run given by per-query weights over the rankings' candidate pools.
+pub fn run_with(
+    rankings: &[(String, LegalRanking)],
+    tq: &[TrainQuery],
+    weights: &HashMap<String, [f32; leian_rank::NUM_FEATURES]>,
+    depth: usize,
+) -> Run {
+    rankings
+        .iter()
+        .zip(tq)
+        .filter_map(|((qid, r), q)| {
+            let w = weights.get(qid)?;
+            Some((
+                qid.clone(),
+                order(w, q)
+                    .into_iter()
+                    .take(depth)
+                    .map(|i| raw_id(&r.hits[i].id))
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+/// `template` gives mode and fusion; `vectors[i]` is query i's embedding.
+pub fn rank_lecard(
+    engine: &Engine,
+    template: &Query,
+    queries: &[LecardQuery],
+    vectors: &[Option<Vec<f32>>],
+    qrels: &Qrels,
+    protocol: Protocol,
+    no_charges: bool,
+) -> Result<Run> {
+    let corpus_ids = crate::lecard::corpus_ids(&engine.index())?;
+    let mut run: Run = HashMap::new();
+    for (
+        LecardQuery {
+            id: qid,
+            fact,
+            charges,
+        },
+        qvec,
+    ) in queries.iter().zip(vectors)
+    {
+        let Some(labels) = qrels.by_query.get(qid) else {
+            continue;
+        };
+        let query = Query {
+            legal: leian_engine::LegalQuery {
+                charges: (!no_charges && !charges.is_empty()).then(|| charges.clone()),
+                statutes: Vec::new(),
+            },
+            ..lecard_query(&corpus_ids, template, fact, labels, protocol)
+        };
+        let ranked = engine.rank_with_vector(&query, qvec.as_deref())?;
+        run.insert(
+            qid.clone(),
+            ranked
+                .iter()
+                .take(query.top_k)
+                .map(|(id, _, _)| crate::lecard::raw_id(id))
+                .collect(),
+        );
+    }
+    Ok(run)
+}
+
+/// Writes `run` as a TREC run file (`qid Q0 doc rank score leian`).
+pub fn write_trec_run(path: &Path, run: &Run) -> Result<()> {
+    let mut qids: Vec<&String> = run.keys().collect();
+    qids.sort();
+    let mut out = String::new();
+    for q in qids {
+        let n = run[q].len();
+        for (i, d) in run[q].iter().enumerate() {
+            out.push_str(&format!("{q} Q0 {d} {} {} leian\n", i + 1, n - i));
+        }
+    }
+    std::fs::write(path, out).map_err(|source| HarnessError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
