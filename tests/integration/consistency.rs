@@ -164,6 +164,12 @@ fn consistency_api_rejects_bad_drafts_and_missing_keys() {
         json!({"facts": "盗窃手机", "top_k": 0}),
         json!({"facts": "盗窃手机", "proposed_term": 3}),
         json!({"facts": "盗窃手机", "proposed_penalty": "flogging"}),
+        // past what the schema says (schemathesis found 2^31 accepted as a case number)
+        json!({"facts": "盗窃手机", "cited_guiding": [24, 2_147_483_648_u64]}),
+        json!({"facts": "盗窃手机", "cited_guiding": [0]}),
+        json!({"facts": "盗窃手机", "proposed_term_months": 601}),
+        json!({"facts": "盗窃手机", "proposed_probation_months": 4_000_000_000_u64}),
+        json!({"facts": "盗窃手机", "proposed_fine_yuan": 1_000_000_000_001_u64}),
     ] {
         let r = f.post("/v1/consistency", &f.judge_a, &bad);
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
@@ -181,6 +187,14 @@ fn consistency_api_rejects_bad_drafts_and_missing_keys() {
         .any(|s| s.contains("未列罪名")));
     let doc = f.get("/v1/openapi.json", &f.judge_a).json();
     assert!(doc["paths"]["/v1/consistency"]["post"].is_object());
+    let body = &doc["components"]["schemas"]["ConsistencyBody"]["properties"];
+    assert_eq!(body["cited_guiding"]["items"]["maximum"], 9999, "{body}");
+    assert_eq!(body["proposed_term_months"]["maximum"], 600, "{body}");
+    // the bounds hold on the accepting side too
+    let ok = json!({"facts": THEFT_FACTS, "charges": ["盗窃罪"], "cited_guiding": [9999],
+        "proposed_term_months": 600, "proposed_fine_yuan": 1_000_000_000_000_u64});
+    let r = f.post("/v1/consistency", &f.judge_a, &ok);
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use leian_engine::{Engine, EngineOptions, Query, SearchMode};
+use leian_harness::timing::{median, percentile};
 use leian_index::{Filters, SearchRequest};
 use leian_ingest::Format;
 use std::path::PathBuf;
@@ -34,29 +35,16 @@ pub(crate) struct BenchArgs {
     push: bool,
 }
 
-/// Median of a sample (0 for an empty one).
-pub(crate) fn median(xs: &[f64]) -> f64 {
-    percentile(xs, 0.5)
-}
-
-/// Nearest-rank percentile of a sample, `p` in 0..=1 (0 for an empty one).
-pub(crate) fn percentile(xs: &[f64], p: f64) -> f64 {
-    if xs.is_empty() {
-        return 0.0;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let rank = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
-}
-
 pub(crate) fn run(args: BenchArgs) -> Result<()> {
     if args.push {
         let mut out = vec![
             "| what | size | result |".to_string(),
             "|---|---|---|".to_string(),
         ];
-        out.extend(crate::push::bench(&args.data, &[1_000, 10_000, 20_000])?);
+        out.extend(crate::push::bench_rows(
+            &args.data,
+            &[1_000, 10_000, 20_000],
+        )?);
         let table = out.join("\n");
         println!("{table}");
         if let Some(p) = &args.out {
@@ -314,18 +302,4 @@ fn peak_memory_kib() -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_nearest_rank() {
-        let xs = [5.0, 1.0, 4.0, 2.0, 3.0];
-        assert_eq!(median(&xs), 3.0);
-        assert_eq!(percentile(&xs, 0.99), 5.0);
-        assert_eq!(percentile(&xs, 0.2), 1.0);
-        assert_eq!(median(&[]), 0.0);
-    }
 }

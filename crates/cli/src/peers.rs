@@ -22,8 +22,8 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::bench::{median, percentile};
 use leian_harness::synthetic::Generator;
+use leian_harness::timing::{median, percentile};
 
 #[derive(Subcommand)]
 pub(crate) enum PeersCommand {

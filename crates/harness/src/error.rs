@@ -30,6 +30,10 @@ pub enum HarnessError {
     Rank(#[from] leian_rank::RankError),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Eval(#[from] leian_eval::EvalError),
+    #[error(transparent)]
+    Push(#[from] leian_push::PushError),
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;

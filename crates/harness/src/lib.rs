@@ -10,9 +10,11 @@ pub mod consistency;
 mod error;
 pub mod floor;
 pub mod lecard;
+pub mod push_eval;
 pub mod runs;
 pub mod scm;
 pub mod statutory;
 pub mod synthetic;
+pub mod timing;
 
 pub use error::{HarnessError, Result};

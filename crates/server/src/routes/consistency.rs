@@ -29,6 +29,54 @@ fn yes() -> bool {
     true
 }
 
+const MAX_MONTHS: u32 = 600;
+const MAX_FINE_YUAN: u64 = 1_000_000_000_000;
+const MAX_GUIDING_NUMBER: u32 = 9_999;
+
+fn months<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u32>, D::Error> {
+    let m = Option::<u32>::deserialize(d)?;
+    match m {
+        Some(n) if n > MAX_MONTHS => Err(serde::de::Error::custom(format!(
+            "{n} months: at most {MAX_MONTHS}"
+        ))),
+        _ => Ok(m),
+    }
+}
+
+fn fine_yuan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    let f = Option::<u64>::deserialize(d)?;
+    match f {
+        Some(n) if n > MAX_FINE_YUAN => Err(serde::de::Error::custom(format!(
+            "a fine of {n} 元: at most {MAX_FINE_YUAN}"
+        ))),
+        _ => Ok(f),
+    }
+}
+
+fn guiding_numbers<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<u32>, D::Error> {
+    let v = Vec::<u32>::deserialize(d)?;
+    match v.iter().find(|n| !(1..=MAX_GUIDING_NUMBER).contains(*n)) {
+        Some(n) => Err(serde::de::Error::custom(format!(
+            "guiding case number {n}: a number is 1..={MAX_GUIDING_NUMBER}"
+        ))),
+        None => Ok(v),
+    }
+}
+
+fn guiding_numbers_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(MAX_GUIDING_NUMBER)),
+        )
+        .build()
+}
+
 /// `POST /v1/consistency`: the draft and how to compare it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,14 +97,22 @@ pub struct ConsistencyBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub proposed_penalty: Option<MainPenalty>,
-    #[serde(default)]
+    /// Months, at most 600.
+    #[serde(default, deserialize_with = "months")]
+    #[schema(maximum = 600)]
     pub proposed_term_months: Option<u32>,
-    #[serde(default)]
+    /// Months, at most 600.
+    #[serde(default, deserialize_with = "months")]
+    #[schema(maximum = 600)]
     pub proposed_probation_months: Option<u32>,
-    #[serde(default)]
+    /// 元, at most 10¹².
+    #[serde(default, deserialize_with = "fine_yuan")]
+    #[schema(maximum = 1_000_000_000_000_i64)]
     pub proposed_fine_yuan: Option<u64>,
-    /// Guiding case numbers the draft cites (those written in the text count too).
-    #[serde(default)]
+    /// Guiding case numbers the draft cites, each 1..=9999 (those written in the text
+    /// count too).
+    #[serde(default, deserialize_with = "guiding_numbers")]
+    #[schema(schema_with = guiding_numbers_schema)]
     pub cited_guiding: Vec<u32>,
     /// Similar decided cases compared with, 1..=100 (default 10).
     #[serde(default = "default_top_k")]
