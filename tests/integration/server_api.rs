@@ -447,6 +447,25 @@ fn bad_input_gets_json_errors_never_500() {
         Some(br#"{"query":"x","nonsense":1}"#),
     );
     assert_eq!(r.status, 400);
+    // a body is an object: serde alone would fill a struct from an array (`["盗窃"]` as a
+    // search, `[]` as a rebuild with defaults; schemathesis found the second)
+    for (path, key) in [
+        ("/v1/search", f.judge_a.as_str()),
+        ("/v1/consistency", f.judge_a.as_str()),
+        ("/v1/admin/rebuild", f.admin.as_str()),
+    ] {
+        for body in [&b"[]"[..], "[\"盗窃\", 5]".as_bytes()] {
+            let r = request(a, "POST", path, Some(key), Some(body));
+            assert_eq!(
+                r.status,
+                400,
+                "{path} {}: {}",
+                String::from_utf8_lossy(body),
+                r.body
+            );
+            assert!(r.body.contains("object"), "{path}: {}", r.body);
+        }
+    }
     for empty in ["", "   ", "\u{3000}"] {
         let r = f.post("/v1/search", &f.judge_a, &json!({"query": empty}));
         assert_eq!(

@@ -16,6 +16,9 @@ pub enum HarnessError {
     },
     #[error("{0}")]
     MissingData(String),
+    /// A benchmark that cannot run (its input does not fit), in words.
+    #[error("{0}")]
+    Bench(String),
     #[error(transparent)]
     Index(#[from] leian_index::IndexError),
     #[error(transparent)]
@@ -34,6 +37,8 @@ pub enum HarnessError {
     Eval(#[from] leian_eval::EvalError),
     #[error(transparent)]
     Push(#[from] leian_push::PushError),
+    #[error(transparent)]
+    Vector(#[from] leian_vector::VectorError),
 }
 
 pub type Result<T> = std::result::Result<T, HarnessError>;

@@ -10,6 +10,7 @@ pub mod consistency;
 mod error;
 pub mod floor;
 pub mod lecard;
+pub mod peers;
 pub mod push_eval;
 pub mod runs;
 pub mod scm;

@@ -83,7 +83,8 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// `Json<T>` whose rejections are [`AppError`]s.
+/// `Json<T>` whose rejections are [`AppError`]s; the body must be a JSON object (serde
+/// would otherwise fill a struct from an array, so `[]` would pass as an empty request).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AppJson<T>(pub(crate) T);
 
@@ -95,10 +96,49 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(AppJson(v)),
+        match axum::Json::<ObjectOnly<T>>::from_request(req, state).await {
+            Ok(axum::Json(ObjectOnly(v))) => Ok(AppJson(v)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// `Json<T>` whose rejections are [`AppError`]s, any JSON value (an object or a list).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AppJsonAny<T>(pub(crate) T);
+
+impl<S, T> FromRequest<S> for AppJsonAny<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJsonAny(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// `T` read only from a JSON object.
+pub(crate) struct ObjectOnly<T>(pub(crate) T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Object(std::marker::PhantomData))
+            .map(ObjectOnly)
     }
 }
 

@@ -102,7 +102,9 @@ pub(crate) async fn rebuild(
     let body: RebuildBody = if body.iter().all(u8::is_ascii_whitespace) {
         RebuildBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::BadJson(e.to_string()))?
+        serde_json::from_slice::<crate::extract::ObjectOnly<RebuildBody>>(&body)
+            .map_err(|e| AppError::BadJson(e.to_string()))?
+            .0
     };
     let body_model = body.model.clone();
     let options = RebuildOptions {

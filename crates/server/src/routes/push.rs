@@ -6,7 +6,7 @@
 use crate::api::StatuteParam;
 use crate::error::{AppError, Result};
 use crate::extract::AppPath as Path;
-use crate::extract::{AppJson, AppQuery, Caller};
+use crate::extract::{AppJson, AppJsonAny, AppQuery, Caller};
 use crate::state::{AppState, Shared};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -808,7 +808,7 @@ fn case_from_json(i: usize, v: &Value) -> Result<Case> {
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     caller: Caller,
-    AppJson(body): AppJson<Value>,
+    AppJsonAny(body): AppJsonAny<Value>,
 ) -> Result<Json<Value>> {
     caller.require_admin()?;
     let records = match body {
