@@ -252,62 +252,30 @@ fn run_scm(args: ScmArgs) -> Result<()> {
         vec![(args.rank.mode, args.rank.fusion()?)]
     };
     for (mode, fusion) in settings {
-        let mut choices = Vec::new();
-        let mut answers = Vec::new();
-        for (t, qvec) in triplets.iter().zip(&vectors) {
-            let b = CaseId::new(format!("scm:{}:B", t.id));
-            let c = CaseId::new(format!("scm:{}:C", t.id));
-            let a = CaseId::new(format!("scm:{}:A", t.id));
-            // Rank the whole SCM collection, not just {B, C}: fusion needs full lists (with
-            // two candidates RRF ties whenever the lists disagree, and min-max makes every
-            // score 0 or 1).
-            let query = Query {
-                mode,
-                fusion,
-                ranking: if args.sweep {
-                    leian_engine::Ranking::Fusion
-                } else {
-                    args.rank.ranking
-                },
-                filters: Filters {
-                    ids: Some(scm_ids.clone()),
-                    ..Filters::default()
-                },
-                snippets: false,
-                depth: scm_ids.len(),
-                ..Query::new(t.a.clone(), scm_ids.len())
-            };
-            let ranked: Vec<CaseId> = match &legal {
-                Some(r) => r
-                    .rank(&engine, &query, &Default::default(), qvec.as_deref())?
-                    .hits
-                    .into_iter()
-                    .map(|h| h.id)
-                    .filter(|id| id != &a)
-                    .collect(),
-                None => engine
-                    .rank_with_vector(&query, qvec.as_deref())?
-                    .into_iter()
-                    .map(|(id, _, _)| id)
-                    .filter(|id| id != &a)
-                    .collect(),
-            };
-            let position = |id: &CaseId| ranked.iter().position(|r| r == id).unwrap_or(usize::MAX);
-            // Ties go to B; the labels are balanced (151 B / 149 C on dev), so this favours neither.
-            choices.push(if position(&c) < position(&b) {
-                "C"
+        let template = Query {
+            mode,
+            fusion,
+            ranking: if args.sweep {
+                leian_engine::Ranking::Fusion
             } else {
-                "B"
-            });
-            answers.push(t.answer.as_str());
-        }
-        let accuracy = leian_eval::accuracy(&choices, &answers);
+                args.rank.ranking
+            },
+            ..Query::new("", 1)
+        };
+        let accuracy = leian_harness::scm::engine_accuracy(
+            &engine,
+            &triplets,
+            &scm_ids,
+            &template,
+            legal.as_ref(),
+            &vectors,
+        )?;
         println!(
             "{}",
             serde_json::json!({
                 "accuracy": accuracy,
                 "triplets": triplets.len(),
-                "mode": if engine.has_dense() { mode.as_str() } else { SearchMode::Bm25.as_str() },
+                "mode": engine.ran_with_text(&template).mode.as_str(),
                 "fusion": fusion,
                 "ranker": legal.as_ref().map(|r| r.model.source.clone()),
                 "chunk_score": legal.as_ref().map(|r| r.options.chunk_score),

@@ -83,3 +83,52 @@ mod tests {
         );
     }
 }
+
+/// Accuracy of an engine ranking on the triplets: A as the query text (with `vectors[i]`
+/// as its embedding), the whole SCM collection `scm_ids` ranked by `template`'s mode,
+/// fusion and ranking — or re-ranked by `legal` when given — and B or C chosen by
+/// [`picks_b`]. The whole collection, not just {B, C}: fusion needs full lists (with two
+/// candidates RRF ties whenever the lists disagree, and min-max makes every score 0 or 1).
+pub fn engine_accuracy(
+    engine: &leian_engine::Engine,
+    triplets: &[ScmTriplet],
+    scm_ids: &[CaseId],
+    template: &leian_engine::Query,
+    legal: Option<&leian_engine::LegalRanker>,
+    vectors: &[Option<Vec<f32>>],
+) -> Result<f64> {
+    let mut choices = Vec::with_capacity(triplets.len());
+    let mut answers = Vec::with_capacity(triplets.len());
+    for (t, qvec) in triplets.iter().zip(vectors) {
+        let [a, b, c] = triplet_ids(t);
+        let query = leian_engine::Query {
+            filters: Filters {
+                ids: Some(scm_ids.to_vec()),
+                ..Filters::default()
+            },
+            snippets: false,
+            depth: scm_ids.len(),
+            top_k: scm_ids.len(),
+            text: t.a.clone(),
+            ..template.clone()
+        };
+        let ranked: Vec<CaseId> = match legal {
+            Some(r) => r
+                .rank(engine, &query, &Default::default(), qvec.as_deref())?
+                .hits
+                .into_iter()
+                .map(|h| h.id)
+                .filter(|id| id != &a)
+                .collect(),
+            None => engine
+                .rank_with_vector(&query, qvec.as_deref())?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .filter(|id| id != &a)
+                .collect(),
+        };
+        choices.push(if picks_b(&ranked, &b, &c) { "B" } else { "C" });
+        answers.push(t.answer.as_str());
+    }
+    Ok(leian_eval::accuracy(&choices, &answers))
+}
