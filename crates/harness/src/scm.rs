@@ -67,23 +67,6 @@ pub fn bm25_correct(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ties_and_absent_cases_go_to_b() {
-        let (b, c) = (CaseId::new("scm:1:B"), CaseId::new("scm:1:C"));
-        assert!(picks_b(&[b.clone(), c.clone()], &b, &c));
-        assert!(!picks_b(&[c.clone(), b.clone()], &b, &c));
-        assert!(picks_b(&[], &b, &c), "neither ranked: B");
-        assert!(
-            !picks_b(std::slice::from_ref(&c), &b, &c),
-            "only C ranked: C"
-        );
-    }
-}
-
 /// Accuracy of an engine ranking on the triplets: A as the query text (with `vectors[i]`
 /// as its embedding), the whole SCM collection `scm_ids` ranked by `template`'s mode,
 /// fusion and ranking — or re-ranked by `legal` when given — and B or C chosen by
@@ -131,4 +114,21 @@ pub fn engine_accuracy(
         answers.push(t.answer.as_str());
     }
     Ok(leian_eval::accuracy(&choices, &answers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_and_absent_cases_go_to_b() {
+        let (b, c) = (CaseId::new("scm:1:B"), CaseId::new("scm:1:C"));
+        assert!(picks_b(&[b.clone(), c.clone()], &b, &c));
+        assert!(!picks_b(&[c.clone(), b.clone()], &b, &c));
+        assert!(picks_b(&[], &b, &c), "neither ranked: B");
+        assert!(
+            !picks_b(std::slice::from_ref(&c), &b, &c),
+            "only C ranked: C"
+        );
+    }
 }
