@@ -310,3 +310,67 @@ pub(crate) fn verify_generation(index: &CaseIndex) -> std::result::Result<Genera
 pub(crate) fn poisoned() -> EngineError {
     EngineError::InvalidRequest("an earlier panic left the engine's state poisoned".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(root: &Path) -> Vec<String> {
+        list_generations(root)
+            .expect("list")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect()
+    }
+
+    #[test]
+    fn a_generation_in_use_is_never_removed() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let reader = reserve_generation(root.path(), "gen-000001").expect("reserve");
+        let dir = root.path().join("gen-000001");
+        assert!(
+            !try_remove_generation(&dir).expect("try"),
+            "held by a reader"
+        );
+        assert!(dir.exists());
+        drop(reader);
+        assert!(try_remove_generation(&dir).expect("try"), "free now");
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn one_writer_at_a_time() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let first = lock_writer(root.path(), false).expect("lock");
+        assert!(first.is_some());
+        assert!(
+            lock_writer(root.path(), false).expect("lock").is_none(),
+            "taken"
+        );
+        drop(first);
+        assert!(lock_writer(root.path(), false).expect("lock").is_some());
+    }
+
+    #[test]
+    fn garbage_is_old_unused_generations_not_live_used_or_young_ones() {
+        let root = tempfile::tempdir().expect("tempdir");
+        // gen 1: old and unused; gen 2: old but read; gen 3: live; gen 4: being built
+        // (no READERS yet, just created: within the grace period)
+        for name in ["gen-000001", "gen-000002", "gen-000003"] {
+            drop(reserve_generation(root.path(), name).expect("reserve"));
+        }
+        let reader =
+            lock_shared(&root.path().join("gen-000002").join(READERS_FILE)).expect("reader");
+        fs::create_dir(root.path().join("gen-000004")).expect("mkdir");
+        let removed = collect_garbage(root.path(), "gen-000003").expect("gc");
+        assert_eq!(removed, vec!["gen-000001".to_string()]);
+        assert_eq!(
+            names(root.path()),
+            ["gen-000002", "gen-000003", "gen-000004"]
+        );
+        drop(reader);
+        let removed = collect_garbage(root.path(), "gen-000003").expect("gc");
+        assert_eq!(removed, vec!["gen-000002".to_string()]);
+        assert_eq!(names(root.path()), ["gen-000003", "gen-000004"]);
+    }
+}

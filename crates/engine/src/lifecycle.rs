@@ -701,3 +701,101 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EngineOptions, Query};
+    use leian_ingest::{Case, CaseId};
+
+    /// Fictional cases, written for this test.
+    fn case(id: &str, facts: &str) -> Case {
+        let mut c = Case::new(CaseId::new(id));
+        c.full_text = facts.to_string();
+        c.sections.facts = facts.to_string();
+        c
+    }
+
+    fn engine_with_cases(dir: &Path) -> Engine {
+        let engine = Engine::open(&EngineOptions {
+            index_dir: dir.to_path_buf(),
+            ..EngineOptions::default()
+        })
+        .expect("engine");
+        let mut w = engine.writer().expect("writer");
+        for (id, f) in [
+            ("t:1", "被告人甲在超市窃取手机一部。"),
+            ("t:2", "被告人乙醉酒驾驶机动车在道路上行驶。"),
+            ("t:3", "被告人丙冒充客服骗取被害人钱款。"),
+        ] {
+            w.upsert(case(id, f)).expect("upsert");
+        }
+        w.commit(&mut |_, _| {}).expect("commit");
+        engine
+    }
+
+    fn ids(engine: &Engine, text: &str) -> Vec<String> {
+        engine
+            .search(&Query::new(text, 10))
+            .expect("search")
+            .into_iter()
+            .map(|h| h.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn rebuild_makes_the_next_generation_live_with_the_same_cases() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine_with_cases(dir.path());
+        let before = ids(&engine, "醉酒驾驶");
+        assert_eq!(before.first().map(String::as_str), Some("t:2"));
+        let mut steps = 0;
+        let report = engine
+            .rebuild(&RebuildOptions::default(), &mut |_| steps += 1)
+            .expect("rebuild");
+        assert_eq!(
+            (report.from.as_str(), report.to.as_str()),
+            ("gen-000001", "gen-000002")
+        );
+        assert_eq!(report.cases, 3);
+        assert_eq!(engine.generation(), "gen-000002");
+        assert_eq!(ids(&engine, "醉酒驾驶"), before);
+        assert!(steps > 0, "progress is reported");
+        // another writer holds the lock: a rebuild that may not wait says so
+        let held = lock_writer(dir.path(), false).expect("lock").expect("free");
+        assert!(matches!(
+            engine.try_rebuild(&RebuildOptions::default(), &mut |_| {}),
+            Err(EngineError::WriterBusy(_))
+        ));
+        drop(held);
+    }
+
+    #[test]
+    fn backup_restores_elsewhere_and_an_existing_index_is_moved_aside_not_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine_with_cases(dir.path());
+        let tar = dir.path().join("backup.tar");
+        let manifest = engine.backup(&tar, &[]).expect("backup");
+        assert!(!manifest.files.is_empty());
+        let target = tempfile::tempdir().expect("tempdir");
+        let index = target.path().join("restored");
+        let r = Engine::restore(&tar, &index, false).expect("restore");
+        assert_eq!(r.cases, 3);
+        assert_eq!(r.previous_moved_to, None);
+        let restored = Engine::open(&EngineOptions {
+            index_dir: index.clone(),
+            ..EngineOptions::default()
+        })
+        .expect("open restored");
+        assert_eq!(ids(&restored, "冒充客服"), ids(&engine, "冒充客服"));
+        drop(restored);
+        // over an existing index: refused without force, moved aside with it
+        assert!(matches!(
+            Engine::restore(&tar, &index, false),
+            Err(EngineError::InvalidRequest(_))
+        ));
+        let r = Engine::restore(&tar, &index, true).expect("forced restore");
+        let aside = r.previous_moved_to.expect("moved aside");
+        assert!(Path::new(&aside).join("CURRENT").exists(), "{aside}");
+    }
+}
