@@ -1321,4 +1321,61 @@ mod tests {
         assert_eq!(q.text.chars().count(), MAX_RANKED_CHARS);
         assert!(rambling.starts_with(&q.text));
     }
+
+    /// Fictional cases, written for this test.
+    fn case(id: &str, facts: &str) -> Case {
+        let mut c = Case::new(CaseId::new(id));
+        c.full_text = facts.to_string();
+        c.sections.facts = facts.to_string();
+        c
+    }
+
+    fn ids(engine: &Engine, text: &str) -> Vec<String> {
+        engine
+            .search(&Query::new(text, 10))
+            .expect("search")
+            .into_iter()
+            .map(|h| h.id.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn ingest_replaces_by_id_deletes_and_other_engines_see_the_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = EngineOptions {
+            index_dir: dir.path().to_path_buf(),
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(&options).expect("engine");
+        // a second engine on the same dir, as another process would have
+        let other = Engine::open(&options).expect("other engine");
+        let mut w = engine.writer().expect("writer");
+        w.upsert(case("c:1", "被告人甲在超市窃取手机一部。"))
+            .expect("upsert");
+        w.upsert(case("c:2", "被告人乙醉酒驾驶机动车。"))
+            .expect("upsert");
+        w.commit(&mut |_, _| {}).expect("commit");
+        assert_eq!(engine.index().num_cases(), 2);
+        assert_eq!(ids(&engine, "窃取手机"), ["c:1"]);
+        // the same id again replaces the case: its old words are gone
+        let mut w = engine.writer().expect("writer");
+        w.upsert(case("c:1", "被告人甲冒充客服骗取钱款。"))
+            .expect("upsert");
+        w.delete(&CaseId::new("c:2"));
+        w.commit(&mut |_, _| {}).expect("commit");
+        assert_eq!(engine.index().num_cases(), 1);
+        assert!(ids(&engine, "窃取手机").is_empty());
+        assert_eq!(ids(&engine, "冒充客服"), ["c:1"]);
+        assert!(engine.get(&CaseId::new("c:2")).expect("get").is_none());
+        // the other engine reloads the new commit by itself (within 100 ms of it)
+        let seen = (0..50).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ids(&other, "冒充客服") == ["c:1"]
+        });
+        assert!(seen, "the other engine never saw the commit");
+        // a commit releases the writer lock (one writer across processes, held until then)
+        assert!(crate::generation::lock_writer(dir.path(), false)
+            .expect("lock")
+            .is_some());
+    }
 }
