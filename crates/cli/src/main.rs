@@ -12,6 +12,7 @@ mod ingest;
 mod keys;
 mod legal;
 mod lifecycle;
+mod malloc_arenas;
 mod model;
 mod peers;
 mod push;
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    malloc_arenas::cap();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(a),
