@@ -4,8 +4,8 @@
 //! many arenas each keeps its own free memory and the server's RSS keeps creeping. Measured
 //! with `benches/soak.sh index/floor` (8 clients mixing search, report, check and push):
 //! with glibc's default the RSS went 135 → 160 MiB over the first 10 minutes (48,917
-//! requests) and on to 167 at 20; with the arenas capped at 2 it stayed at 102–106 MiB
-//! over 15 minutes (46,835 requests). `MALLOC_ARENA_MAX` in the environment still wins.
+//! requests) and on to 167 at 20; with the arenas capped at 2 it stayed at 102–108 MiB
+//! (BENCHMARKS.md, "Soak"). `MALLOC_ARENA_MAX` in the environment still wins.
 
 /// Sets `M_ARENA_MAX` to the number of cores (at least 2), unless `MALLOC_ARENA_MAX` is
 /// set. Call first thing in `main`, before any thread starts.
