@@ -27,7 +27,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) max_concurrent: Option<usize>,
     /// Requests of one key in flight at once; more get 429 (default: half the engine
-    /// calls, at least 1).
+    /// calls, at least 4: a judge's page sends a few together).
     #[arg(long)]
     pub(crate) per_key_concurrent: Option<usize>,
     /// Requests one key may make per minute (bursts of a fifth of it); more get 429 with
@@ -70,7 +70,7 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
     options.per_key = leian_server::KeyLimits {
         concurrent: args
             .per_key_concurrent
-            .unwrap_or(options.max_concurrent / 2)
+            .unwrap_or(leian_server::KeyLimits::for_workers(options.max_concurrent).concurrent)
             .max(1),
         per_minute: args.per_key_per_minute.max(1),
         burst: (args.per_key_per_minute / 5).max(1),

@@ -25,16 +25,22 @@ pub struct KeyLimits {
     pub heavy_concurrent: usize,
 }
 
+/// Requests of one key in flight at once, at the least: what the judge's page sends
+/// together (a 429 there would show as an error; the web page test met it with 2).
+pub const MIN_CONCURRENT_PER_KEY: usize = 4;
+
 /// Query text longer than this, in characters, makes a request heavy.
 pub const HEAVY_QUERY_CHARS: usize = 1_000;
 
 impl KeyLimits {
-    /// Half the engine workers per key (so two keys can always run), 600 requests a
-    /// minute, bursts of 120: far above what a judge at the page or a court system
-    /// polling its inbox needs.
+    /// Half the engine workers per key, but at least [`MIN_CONCURRENT_PER_KEY`] (the
+    /// page of one judge has a search, the inbox and a case open at once), 600 requests a
+    /// minute, bursts of 120, long pastes one at a time: far above what a judge at the
+    /// page or a court system polling its inbox needs, and a flood of pastes still takes
+    /// one worker.
     pub fn for_workers(max_concurrent: usize) -> KeyLimits {
         KeyLimits {
-            concurrent: (max_concurrent / 2).max(1),
+            concurrent: (max_concurrent / 2).max(MIN_CONCURRENT_PER_KEY),
             per_minute: 600,
             burst: 120,
             heavy_concurrent: 1,

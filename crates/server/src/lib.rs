@@ -31,7 +31,7 @@ pub use api::{
     VisibilityResponse, MAX_QUERY_CHARS,
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
-pub use fair_use::{KeyLimits, HEAVY_QUERY_CHARS};
+pub use fair_use::{KeyLimits, HEAVY_QUERY_CHARS, MIN_CONCURRENT_PER_KEY};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use routes::consistency::ConsistencyBody;
 pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
