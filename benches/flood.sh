@@ -5,7 +5,8 @@
 #
 #   benches/flood.sh INDEX_DIR [SECONDS]      # e.g. benches/flood.sh index/floor 20
 #
-# LEIAN_BIN picks the binary (default target/release/leian, built if missing).
+# LEIAN_BIN picks the binary (default target/release/leian, built if missing); extra
+# `leian serve` flags go in LEIAN_SERVE_FLAGS (e.g. --no-model for BM25 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INDEX=${1:?usage: benches/flood.sh INDEX_DIR [SECONDS]}
@@ -17,7 +18,9 @@ FLOOD=$("$BIN" keys create --index "$INDEX" --role judge --court 压测甲 --nam
 OTHER=$("$BIN" keys create --index "$INDEX" --role judge --court 压测乙 --name other 2>/dev/null | tail -1)
 run() {
   local label=$1; shift
-  "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" "$@" >/tmp/leian-flood-serve.log 2>&1 &
+  # shellcheck disable=SC2086
+  "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" ${LEIAN_SERVE_FLAGS:-} "$@" \
+    >/tmp/leian-flood-serve.log 2>&1 &
   local server=$!
   for _ in $(seq 1 600); do
     curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break

@@ -27,7 +27,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) max_concurrent: Option<usize>,
     /// Requests of one key in flight at once; more get 429 (default: half the engine
-    /// calls, at least 4: a judge's page sends a few together).
+    /// calls, at least 3 but never all: a judge's page sends a few together).
     #[arg(long)]
     pub(crate) per_key_concurrent: Option<usize>,
     /// Requests one key may make per minute (bursts of a fifth of it); more get 429 with
