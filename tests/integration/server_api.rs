@@ -376,6 +376,26 @@ fn auth_failures_are_401_and_403() {
 }
 
 #[test]
+fn keys_for_a_dir_without_an_index_are_refused_and_nothing_is_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let typo = dir.path().join("indx");
+    let out = crate::leian(&[
+        "keys",
+        "create",
+        "--index",
+        typo.to_str().expect("utf-8"),
+        "--role",
+        "judge",
+        "--court",
+        "甲法院",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no leian index"), "{err}");
+    assert!(!typo.exists(), "no empty index was made");
+}
+
+#[test]
 fn keys_listed_and_revoked_by_the_cli_stop_working_at_once() {
     let f = start(false, None);
     let index = f._dir.path().to_str().expect("utf-8 temp path");
