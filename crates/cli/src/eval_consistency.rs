@@ -131,6 +131,8 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     rows_for(&cases, &found, charge_match, k, power, &rule);
     if args.sweep {
+        // the baseline's groups depend on the rule, not on k
+        let groups = charge_groups(&cases, charge_match, rule.min_cases);
         for sweep_k in [1, 3, 5, 10, 20, 50] {
             let found = if sweep_k == k {
                 found.clone()
@@ -144,7 +146,6 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
                     },
                 )?
             };
-            let groups = charge_groups(&cases, charge_match, rule.min_cases);
             for p in [0.0, 1.0, 2.0, 4.0] {
                 row(
                     "the check (weighted median)",

@@ -207,7 +207,7 @@ fn validate(draft: &Draft, options: &CheckOptions) -> Result<()> {
 }
 
 /// Charges compared as a set, with or without the final 罪 (`盗窃` = `盗窃罪`).
-fn charge_key(charges: &[String]) -> BTreeSet<String> {
+pub fn charge_key(charges: &[String]) -> BTreeSet<String> {
     charges
         .iter()
         .map(|c| c.trim().trim_end_matches('罪').to_string())

@@ -23,9 +23,9 @@ pub mod stats;
 pub mod statutory;
 
 pub use check::{
-    case_circumstances, check, similar_decided, statutory_range, CheckOptions, CircumstanceTag,
-    ConsistencyReport, GuidingOnPoint, LikeCases, SimilarDecided, SimilarDecidedCases, StatuteUse,
-    MAX_FACTS_CHARS, MAX_TOP_K,
+    case_circumstances, charge_key, check, similar_decided, statutory_range, CheckOptions,
+    CircumstanceTag, ConsistencyReport, GuidingOnPoint, LikeCases, SimilarDecided,
+    SimilarDecidedCases, StatuteUse, MAX_FACTS_CHARS, MAX_TOP_K,
 };
 pub use draft::{cited_guiding_numbers, Draft};
 pub use error::{ConsistencyError, Result};

@@ -1297,6 +1297,7 @@ pub(crate) fn embed_cases(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_cases::{case, ids};
 
     #[test]
     fn a_long_paste_is_cut_to_its_facts_then_to_the_cap_and_a_short_one_is_kept() {
@@ -1320,23 +1321,6 @@ mod tests {
         let q = Query::new(rambling.as_str(), 10);
         assert_eq!(q.text.chars().count(), MAX_RANKED_CHARS);
         assert!(rambling.starts_with(&q.text));
-    }
-
-    /// Fictional cases, written for this test.
-    fn case(id: &str, facts: &str) -> Case {
-        let mut c = Case::new(CaseId::new(id));
-        c.full_text = facts.to_string();
-        c.sections.facts = facts.to_string();
-        c
-    }
-
-    fn ids(engine: &Engine, text: &str) -> Vec<String> {
-        engine
-            .search(&Query::new(text, 10))
-            .expect("search")
-            .into_iter()
-            .map(|h| h.id.to_string())
-            .collect()
     }
 
     #[test]

@@ -20,6 +20,8 @@ mod key;
 pub mod legal;
 mod lifecycle;
 mod model;
+#[cfg(test)]
+mod test_cases;
 
 pub use engine::{
     ranked_text, CommitStats, Engine, EngineOptions, EngineWriter, Explain, FloorRule,

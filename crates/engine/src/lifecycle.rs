@@ -705,16 +705,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{EngineOptions, Query};
-    use leian_ingest::{Case, CaseId};
-
-    /// Fictional cases, written for this test.
-    fn case(id: &str, facts: &str) -> Case {
-        let mut c = Case::new(CaseId::new(id));
-        c.full_text = facts.to_string();
-        c.sections.facts = facts.to_string();
-        c
-    }
+    use crate::test_cases::{case, ids};
+    use crate::EngineOptions;
 
     fn engine_with_cases(dir: &Path) -> Engine {
         let engine = Engine::open(&EngineOptions {
@@ -732,15 +724,6 @@ mod tests {
         }
         w.commit(&mut |_, _| {}).expect("commit");
         engine
-    }
-
-    fn ids(engine: &Engine, text: &str) -> Vec<String> {
-        engine
-            .search(&Query::new(text, 10))
-            .expect("search")
-            .into_iter()
-            .map(|h| h.id.to_string())
-            .collect()
     }
 
     #[test]

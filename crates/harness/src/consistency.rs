@@ -9,8 +9,8 @@
 
 use crate::{HarnessError, Result};
 use leian_consistency::{
-    assess, similar_decided, similarity_weights, CheckOptions, Distribution, Draft, Outcome,
-    WarningLevel, WarningRule,
+    assess, charge_key, similar_decided, similarity_weights, CheckOptions, Distribution, Draft,
+    Outcome, WarningLevel, WarningRule,
 };
 use leian_engine::{Engine, SearchMode};
 use leian_ingest::{read_path, Case, Format, Item, MainPenalty, Sentence};
@@ -143,15 +143,6 @@ pub fn neighbours(
         out.push((!list.is_empty()).then_some(list));
     }
     Ok(out)
-}
-
-/// Charges compared as a set, with or without the final 罪 (as the check compares them).
-fn charge_key(charges: &[String]) -> BTreeSet<String> {
-    charges
-        .iter()
-        .map(|c| c.trim().trim_end_matches('罪').to_string())
-        .filter(|c| !c.is_empty())
-        .collect()
 }
 
 /// Every labelled case's same-charge group for the baseline: the terms of all other

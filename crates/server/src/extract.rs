@@ -96,10 +96,8 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<ObjectOnly<T>>::from_request(req, state).await {
-            Ok(axum::Json(ObjectOnly(v))) => Ok(AppJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let AppJsonAny(ObjectOnly(v)) = AppJsonAny::from_request(req, state).await?;
+        Ok(AppJson(v))
     }
 }
 
