@@ -4,7 +4,6 @@
 use anyhow::Result;
 use clap::Args;
 use leian_engine::Query;
-use leian_ingest::Format;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -44,15 +43,13 @@ pub(crate) fn run(args: DemoArgs) -> Result<()> {
     let summary = crate::ingest::ingest_paths(
         &engine,
         std::slice::from_ref(&args.sample),
-        Format::Auto,
+        &leian_engine::LoadOptions::default(),
         false,
-        None,
-        &[],
     )?;
     println!(
         "demo index {}: {} cases ({} ingested now, {} skipped)\n",
         args.index.display(),
-        engine.index().num_cases(),
+        engine.num_cases(),
         summary.cases,
         summary.skipped
     );

@@ -2,12 +2,12 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use leian_engine::{Fusion, Query, SearchMode};
+use leian_engine::{Query, SearchMode};
 use leian_eval::{evaluate, Protocol, Qrels};
 use leian_harness::lecard::read_queries;
 use leian_harness::runs::{cached_query_vectors, protocol_name, rank_lecard, write_trec_run};
-use leian_index::Filters;
-use leian_ingest::{read_scm_triplets, CaseId, Format};
+use leian_engine::Filters;
+use leian_ingest::read_scm_triplets;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -106,21 +106,6 @@ pub(crate) struct Bm25CvArgs {
     grid: bool,
 }
 
-/// The settings a `--sweep` tries: each mode, then RRF and weighted fusion grids.
-fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
-    let mut out = vec![(SearchMode::Bm25, Query::DEFAULT_FUSION)];
-    if has_dense {
-        out.push((SearchMode::Dense, Query::DEFAULT_FUSION));
-        for k in [5.0, 20.0, 60.0, 100.0] {
-            out.push((SearchMode::Hybrid, Fusion::Rrf { k }));
-        }
-        for alpha in [0.1, 0.2, 0.3, 0.5, 0.7] {
-            out.push((SearchMode::Hybrid, Fusion::Weighted { alpha }));
-        }
-    }
-    out
-}
-
 pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Lecard(a) => run_lecard(a),
@@ -160,7 +145,7 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
     };
     if args.sweep {
         for protocol in [Protocol::Paper, Protocol::Corpus] {
-            for (mode, fusion) in sweep_settings(engine.has_dense()) {
+            for (mode, fusion) in leian_harness::runs::sweep_settings(engine.has_dense()) {
                 let template = Query {
                     mode,
                     fusion,
@@ -209,30 +194,7 @@ fn run_scm(args: ScmArgs) -> Result<()> {
     let triplets = read_scm_triplets(&args.triplets)
         .with_context(|| format!("reading {}", args.triplets.display()))?;
     let engine = args.model.open_engine(&args.index)?;
-    // (re-)ingest when a text is missing, or lacks vectors while a model is loaded
-    let missing = triplets.iter().any(|t| {
-        ["A", "B", "C"].iter().any(|p| {
-            let id = CaseId::new(format!("scm:{}:{p}", t.id));
-            let absent = engine.index().get(&id).map(|c| c.is_none()).unwrap_or(true);
-            absent || (engine.has_dense() && !engine.has_vectors(&id))
-        })
-    });
-    if missing {
-        crate::ingest::ingest_paths(
-            &engine,
-            std::slice::from_ref(&args.triplets),
-            Format::Scm,
-            true,
-            None,
-            &[],
-        )?;
-    }
-    let scm_ids: Vec<CaseId> = engine
-        .index()
-        .all_ids()?
-        .into_iter()
-        .filter(|id| id.as_str().starts_with("scm:"))
-        .collect();
+    let scm_ids = leian_harness::scm::ensure_indexed(&engine, &args.triplets, &triplets)?;
     let texts: Vec<&str> = triplets.iter().map(|t| t.a.as_str()).collect();
     let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
         vec![None; triplets.len()]
@@ -247,7 +209,7 @@ fn run_scm(args: ScmArgs) -> Result<()> {
     }
     .ranker()?;
     let settings = if args.sweep {
-        sweep_settings(engine.has_dense())
+        leian_harness::runs::sweep_settings(engine.has_dense())
     } else {
         vec![(args.rank.mode, args.rank.fusion()?)]
     };
@@ -292,16 +254,7 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
     let triplets = read_scm_triplets(&args.triplets)
         .with_context(|| format!("reading {}", args.triplets.display()))?;
     let scm_engine = crate::model::ModelArgs::none().open_engine(&args.scm_index)?;
-    if leian_harness::scm::collection(&scm_engine.index(), &triplets).is_err() {
-        crate::ingest::ingest_paths(
-            &scm_engine,
-            std::slice::from_ref(&args.triplets),
-            Format::Scm,
-            true,
-            None,
-            &[],
-        )?;
-    }
+    leian_harness::scm::ensure_indexed(&scm_engine, &args.triplets, &triplets)?;
     let lecard_index = lecard.index();
     let scm_index = scm_engine.index();
     let data = leian_harness::bm25_cv::Bm25CvData {
@@ -371,69 +324,10 @@ fn run_floor(args: FloorArgs) -> Result<()> {
     let samples = floor::collect(&engine, &queries, &qrels, &off_topic, args.folds)?;
     let r = floor::cross_validate(&samples, args.folds);
     if let Some(path) = &args.dump {
-        let mut tsv =
-            String::from("kind\tquery\trelevance\tshare\tmatched_words\tdense\tguiding\n");
-        for s in &samples {
-            let dense = s.dense.map(|d| format!("{d:.4}")).unwrap_or_default();
-            tsv.push_str(&format!(
-                "{:?}\t{}\t{:.4}\t{:.4}\t{:.3}\t{dense}\t{}\n",
-                s.kind, s.query, s.coverage, s.share, s.matched_words, s.guiding
-            ));
-        }
-        std::fs::write(path, tsv).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, floor::samples_tsv(&samples))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
-    println!(
-        "relevance floor, {}-fold CV by query, out of fold ({} samples)",
-        args.folds, r.samples
-    );
-    println!("| figure | value |\n|---|---|");
-    let show = |f: &floor::Floor| {
-        let dense = f
-            .dense
-            .map(|d| format!(" or cosine ≥ {d:.2}"))
-            .unwrap_or_default();
-        format!(
-            "share ≥ {:.2} or matched words ≥ {:.2}{dense}",
-            f.share, f.matched_words
-        )
-    };
-    println!(
-        "| floor chosen on all dev data (ship as FloorRule::{}) | {} |",
-        if r.chosen.dense.is_some() {
-            "WITH_MODEL"
-        } else {
-            "WORDS"
-        },
-        show(&r.chosen)
-    );
-    let floors: Vec<String> = r.fold_floors.iter().map(show).collect();
-    println!("| floors chosen per fold | {} |", floors.join("; "));
-    println!(
-        "| on-topic hits (LeCaRD grade ≥ 2, top 30) passing | {:.3} |",
-        r.on_topic_recall
-    );
-    println!(
-        "| LeCaRD queries left without an on-topic hit | {:.3} |",
-        r.on_topic_queries_emptied
-    );
-    println!(
-        "| keyword queries' (guiding 关键词) on-topic hits passing | {:.3} |",
-        r.keyword_recall
-    );
-    println!(
-        "| keyword queries left without an on-topic hit | {:.3} |",
-        r.keyword_queries_emptied
-    );
-    println!("| unrelated-slice hits passing | {:.3} |", r.unrelated_pass);
-    println!("| off-topic hits passing | {:.3} |", r.off_topic_pass);
-    println!(
-        "| off-topic queries answered with any hit | {} / {} |",
-        r.off_topic_queries_answered, r.off_topic_queries
-    );
-    println!(
-        "| off-topic queries answered with a guiding case (false 应当参照) | {} / {} |",
-        r.off_topic_false_must_follow, r.off_topic_queries
-    );
+    print!("{}", r.markdown(args.folds));
     if let Some(cail) = &args.cail {
         let facts = floor::read_cail_facts(cail, args.cail_limit)?;
         let g = floor::guiding_recall(&engine, &facts, &r.chosen)?;

@@ -4,15 +4,10 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use leian_engine::{ChunkScore, Engine, LegalOptions, LegalRanker, LegalRanking, Query};
-use leian_eval::{evaluate, Metrics, Protocol, Qrels};
-use leian_harness::lecard::read_queries;
-use leian_harness::runs::{
-    cached_query_vectors, legal_rankings, protocol_name, run_depth, run_with, train_queries,
-};
-use leian_rank::train::{cross_validate, mean_sd, TrainOptions, TrainQuery};
-use leian_rank::{LinearRanker, FEATURE_NAMES};
-use std::collections::HashMap;
+use leian_engine::{ChunkScore, Engine, LegalOptions, LegalRanker, LegalRanking};
+use leian_eval::{Protocol, Qrels};
+use leian_harness::train::{train_ranker, TrainSetup};
+use leian_rank::LinearRanker;
 use std::path::PathBuf;
 
 /// Options of the legal ranking.
@@ -101,105 +96,26 @@ pub(crate) struct TrainRankerArgs {
 pub(crate) fn run_train(args: TrainRankerArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
     let qrels = Qrels::read(&args.qrels)?;
-    let queries = read_queries(&args.queries)?;
-    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
-    let vectors = cached_query_vectors(&engine, &args.index, &texts)?;
-    let ranker = LegalRanker::new(LinearRanker::hand_all(), args.legal.options());
-    let template = Query::new("", 1);
-    let mut by_protocol = Vec::new();
-    for protocol in [Protocol::Corpus, Protocol::Paper] {
-        let r = legal_rankings(
-            &engine,
-            &ranker,
-            &template,
-            &queries,
-            &vectors,
-            &qrels,
-            protocol,
-            args.no_charges,
-        )?;
-        let tq = train_queries(&r, &qrels);
-        by_protocol.push((protocol, r, tq));
+    let report = train_ranker(
+        &engine,
+        &TrainSetup {
+            index_dir: &args.index,
+            queries: &args.queries,
+            qrels: &qrels,
+            protocol: args.protocol,
+            folds: args.folds,
+            k: args.k,
+            no_charges: args.no_charges,
+            legal: args.legal.options(),
+            learn_all: args.out.is_some(),
+        },
+    )?;
+    for f in &report.folds {
+        println!("{f}");
     }
-    let train_on = by_protocol
-        .iter()
-        .find(|(p, _, _)| *p == args.protocol)
-        .map(|(_, _, tq)| tq.clone())
-        .unwrap_or_default();
-    let options = TrainOptions {
-        k: args.k,
-        ..TrainOptions::default()
-    };
-    let (per_query, folds) = cross_validate(&train_on, args.folds, &options)?;
-    let oof: HashMap<String, [f32; leian_rank::NUM_FEATURES]> = train_on
-        .iter()
-        .zip(per_query)
-        .map(|(q, w)| (q.id.clone(), w))
-        .collect();
-    let fold_ndcg: Vec<f64> = folds.iter().map(|f| f.ndcg).collect();
-    let (mean, sd) = mean_sd(&fold_ndcg);
-    for f in &folds {
-        println!(
-            "{}",
-            serde_json::json!({"fold": f.fold, "test_queries": f.test_queries,
-                format!("ndcg@{}", args.k): f.ndcg,
-                "weights": FEATURE_NAMES.iter().zip(f.weights).map(|(n, w)| (n.to_string(), w)).collect::<HashMap<_, _>>()})
-        );
-    }
-    let mut summary = serde_json::json!({
-        "trained_on": protocol_name(args.protocol),
-        "folds": args.folds,
-        format!("fold_ndcg@{}_mean", args.k): mean,
-        format!("fold_ndcg@{}_sd", args.k): sd,
-        "charges": if args.no_charges { "inferred" } else { "given" },
-    });
-    // the ceiling of the candidate pools: every labelled case they hold in grade order
-    for (protocol, _, tq) in &by_protocol {
-        let oracle: Vec<f64> = tq
-            .iter()
-            .map(|q| {
-                let mut g: Vec<u8> = q.candidates.iter().map(|c| c.1).collect();
-                g.sort_unstable_by(|a, b| b.cmp(a));
-                leian_eval::ndcg(&g, &q.labels, args.k)
-            })
-            .collect();
-        let (m, _) = mean_sd(&oracle);
-        let pool: Vec<f64> = tq.iter().map(|q| q.candidates.len() as f64).collect();
-        summary[format!("pool_oracle_{}_ndcg@{}", protocol_name(*protocol), args.k)] =
-            serde_json::json!(m);
-        summary[format!("pool_size_{}_mean", protocol_name(*protocol))] =
-            serde_json::json!(mean_sd(&pool).0);
-    }
-    for (protocol, r, tq) in &by_protocol {
-        let m: Metrics = evaluate(
-            &qrels,
-            &run_with(r, tq, &oof, run_depth(*protocol)),
-            *protocol,
-        );
-        summary[format!("cv_{}", protocol_name(*protocol))] = serde_json::to_value(m)?;
-    }
-    println!("{}", serde_json::to_string(&summary)?);
-    if let Some(out) = &args.out {
-        let refs: Vec<&TrainQuery> = train_on.iter().collect();
-        let model = leian_rank::train(&refs, &options)?;
-        let note = format!(
-            "leian train-ranker on {} ({} queries, {} protocol pools, NDCG@{}, charges {}); \
-             {}-fold CV NDCG@{} {:.3} ± {:.3}",
-            args.queries
-                .file_name()
-                .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            train_on.len(),
-            protocol_name(args.protocol),
-            args.k,
-            if args.no_charges { "inferred" } else { "given" },
-            args.folds,
-            args.k,
-            mean,
-            sd
-        );
-        std::fs::write(out, model.to_json(&note))
-            .with_context(|| format!("writing {}", out.display()))?;
+    println!("{}", serde_json::to_string(&report.summary)?);
+    if let (Some(out), Some(json)) = (&args.out, report.weights_json()) {
+        std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
         eprintln!("weights written to {}", out.display());
     }
     Ok(())

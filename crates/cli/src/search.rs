@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use clap::Args;
 use leian_engine::{Engine, Fusion, Query, RankedCase, SearchMode};
-use leian_index::Filters;
+use leian_engine::Filters;
 use leian_ingest::{AuthorityTier, CaseCategory, CaseId, CourtLevel};
 use std::path::{Path, PathBuf};
 

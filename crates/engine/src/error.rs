@@ -10,6 +10,16 @@ pub enum EngineError {
     Vector(#[from] leian_vector::VectorError),
     #[error(transparent)]
     Embed(#[from] leian_embed::EmbedError),
+    /// An input file or directory that could not be read (a bad record is not an error:
+    /// it is skipped and reported).
+    #[error(transparent)]
+    Ingest(#[from] leian_ingest::IngestError),
+    /// The index's database (case visibility) could not be read or written.
+    #[error("case visibility in {db}: {source}")]
+    Visibility {
+        db: std::path::PathBuf,
+        source: leian_visibility::VisibilityError,
+    },
     /// A request that cannot be answered as asked (user error).
     #[error("invalid request: {0}")]
     InvalidRequest(String),

@@ -1,37 +1,41 @@
-//! leian-engine is the search engine the CLI and the server share. It owns:
-//! - [`Engine`]: one case index (tantivy, BM25) plus, when an embedding model is
-//!   available, its vectors (HNSW) in the same generation directory, an embedding cache,
-//!   and the model;
-//! - ingestion with embeddings ([`EngineWriter`]): the facts of each case are chunked and
-//!   embedded (cached by model + text), then the case goes into both indexes;
-//! - search in three modes (BM25, dense, hybrid with RRF or weighted fusion), filters
-//!   honoured by both lists, authority-tier ordering, and `explain` ([`fusion`]);
-//! - legal-element-aware re-ranking with given or inferred charges ([`legal`]).
+//! leian-engine is the search engine the CLI and the server share, split by job as
+//! meilisearch splits searching an index from maintaining it:
+//! - [`Engine`] (`engine.rs`): the handle on one index directory — the live generation
+//!   (tantivy, BM25) and, when an embedding model is available, its vectors (HNSW), the
+//!   embedding cache and the model; what the live generation holds (a case, a statute,
+//!   counts). Both sides work through it.
+//! - the search side ([`search`]): [`Query`] (with the engine's own [`Filters`], so callers
+//!   never reach into the index crate) → ranked cases in three modes (BM25, dense, hybrid
+//!   with RRF or weighted fusion), legal-element re-ranking with given or inferred charges,
+//!   authority-tier ordering, the relevance floor and `explain`; [`Engine::ran`] is the
+//!   one place that decides which mode, ranking and floor ran.
+//! - the maintenance side ([`maintenance`]): the writer (the facts of each case chunked and
+//!   embedded, cached by model + text, then committed into both indexes), loading input
+//!   files, generations, rebuild, backup/restore, stats, the bulk embedding job.
 //!
 //! Without a model every search is BM25-only and one warning says how to get the model.
 //! It knows nothing of HTTP or the command line.
 
-pub mod bulk_embed;
 mod engine;
 mod error;
-pub mod fusion;
-mod generation;
 mod key;
-pub mod legal;
-mod lifecycle;
+pub mod maintenance;
 mod model;
+pub mod search;
 #[cfg(test)]
 mod test_cases;
 
-pub use engine::{
-    ranked_text, CommitStats, Engine, EngineOptions, EngineWriter, Explain, FloorRule,
-    LegalExplain, Query, Ran, RankedCase, Ranking, SearchMode, MAX_RANKED_CHARS,
-};
+pub use engine::{Engine, EngineOptions, DB_FILE};
 pub use error::{EngineError, Result};
-pub use fusion::{fuse, FusedHit, Fusion, ListPosition};
 pub use key::doc_key;
-pub use legal::{ChunkScore, LegalHit, LegalOptions, LegalQuery, LegalRanker, LegalRanking};
-pub use lifecycle::{
-    BackupManifest, GenerationInfo, IndexStats, RebuildOptions, RebuildPhase, RebuildProgress,
+pub use leian_index::{escape_html, GenerationMeta};
+pub use maintenance::{
+    bulk_embed, BackupManifest, CommitStats, EngineWriter, GenerationInfo, IndexStats,
+    LoadObserver, LoadOptions, LoadSummary, RebuildOptions, RebuildPhase, RebuildProgress,
     RebuildReport, RestoreReport,
+};
+pub use search::{
+    fuse, fusion, legal, ranked_text, ChunkScore, Explain, Filters, FloorRule, FusedHit, Fusion,
+    LegalExplain, LegalHit, LegalOptions, LegalQuery, LegalRanker, LegalRanking, ListPosition,
+    ListedCase, Query, Ran, RankedCase, Ranking, SearchMode, MAX_RANKED_CHARS,
 };

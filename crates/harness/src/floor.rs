@@ -23,7 +23,7 @@ use leian_engine::{Engine, FloorRule, LegalQuery, Query, RankedCase};
 use leian_eval::cv::fold_assignment;
 use leian_eval::Qrels;
 use leian_index::Coverage;
-use leian_index::Filters;
+use leian_engine::Filters;
 use leian_ingest::{lecard_case_id, AuthorityTier, CaseId};
 use std::collections::HashSet;
 use std::path::Path;
@@ -83,6 +83,69 @@ pub struct FloorReport {
     pub off_topic_false_must_follow: usize,
     pub off_topic_queries: usize,
     pub samples: usize,
+}
+
+impl FloorReport {
+    /// The report as the Markdown table `leian eval floor` prints.
+    pub fn markdown(&self, folds: usize) -> String {
+        let floors: Vec<String> = self.fold_floors.iter().map(Floor::to_string).collect();
+        let rows = [
+            format!(
+                "| floor chosen on all dev data (ship as FloorRule::{}) | {} |",
+                if self.chosen.dense.is_some() {
+                    "WITH_MODEL"
+                } else {
+                    "WORDS"
+                },
+                self.chosen
+            ),
+            format!("| floors chosen per fold | {} |", floors.join("; ")),
+            format!(
+                "| on-topic hits (LeCaRD grade ≥ 2, top 30) passing | {:.3} |",
+                self.on_topic_recall
+            ),
+            format!(
+                "| LeCaRD queries left without an on-topic hit | {:.3} |",
+                self.on_topic_queries_emptied
+            ),
+            format!(
+                "| keyword queries' (guiding 关键词) on-topic hits passing | {:.3} |",
+                self.keyword_recall
+            ),
+            format!(
+                "| keyword queries left without an on-topic hit | {:.3} |",
+                self.keyword_queries_emptied
+            ),
+            format!("| unrelated-slice hits passing | {:.3} |", self.unrelated_pass),
+            format!("| off-topic hits passing | {:.3} |", self.off_topic_pass),
+            format!(
+                "| off-topic queries answered with any hit | {} / {} |",
+                self.off_topic_queries_answered, self.off_topic_queries
+            ),
+            format!(
+                "| off-topic queries answered with a guiding case (false 应当参照) | {} / {} |",
+                self.off_topic_false_must_follow, self.off_topic_queries
+            ),
+        ];
+        format!(
+            "relevance floor, {folds}-fold CV by query, out of fold ({} samples)\n| figure | value |\n|---|---|\n{}\n",
+            self.samples,
+            rows.join("\n")
+        )
+    }
+}
+
+/// Every sample as TSV (kind, query, coverage, its parts, guiding), for a closer look.
+pub fn samples_tsv(samples: &[FloorSample]) -> String {
+    let mut tsv = String::from("kind\tquery\trelevance\tshare\tmatched_words\tdense\tguiding\n");
+    for s in samples {
+        let dense = s.dense.map(|d| format!("{d:.4}")).unwrap_or_default();
+        tsv.push_str(&format!(
+            "{:?}\t{}\t{:.4}\t{:.4}\t{:.3}\t{dense}\t{}\n",
+            s.kind, s.query, s.coverage, s.share, s.matched_words, s.guiding
+        ));
+    }
+    tsv
 }
 
 /// Reads queries written one per line; blank lines and `#` comments are skipped.

@@ -5,6 +5,7 @@
 //! It reads data files and calls the engine crates' public APIs; it never changes an
 //! index, and the command line only parses arguments, calls it and prints.
 
+pub mod bench;
 pub mod bm25_cv;
 pub mod consistency;
 mod error;
@@ -17,5 +18,6 @@ pub mod scm;
 pub mod statutory;
 pub mod synthetic;
 pub mod timing;
+pub mod train;
 
 pub use error::{HarnessError, Result};

@@ -6,9 +6,10 @@
 use crate::lecard::{corpus_ids, pool_of, raw_id, LecardQuery};
 use crate::{HarnessError, Result};
 use leian_embed::EmbeddingCache;
-use leian_engine::{Engine, LegalQuery, LegalRanker, LegalRanking, Query, SearchMode};
+use leian_engine::{
+    Engine, Filters, Fusion, LegalQuery, LegalRanker, LegalRanking, Query, SearchMode,
+};
 use leian_eval::{evaluate, Protocol, Qrels, Run};
-use leian_index::Filters;
 use leian_ingest::CaseId;
 use leian_rank::train::{order, TrainQuery};
 use std::collections::HashMap;
@@ -112,6 +113,22 @@ pub fn to_run(rankings: &[(String, LegalRanking)], depth: usize) -> Run {
 }
 
 /// The protocol's name in reports.
+/// The settings an evaluation `--sweep` tries: each mode, then RRF and weighted fusion
+/// grids (the dense ones only with a model).
+pub fn sweep_settings(has_dense: bool) -> Vec<(SearchMode, Fusion)> {
+    let mut out = vec![(SearchMode::Bm25, Query::DEFAULT_FUSION)];
+    if has_dense {
+        out.push((SearchMode::Dense, Query::DEFAULT_FUSION));
+        for k in [5.0, 20.0, 60.0, 100.0] {
+            out.push((SearchMode::Hybrid, Fusion::Rrf { k }));
+        }
+        for alpha in [0.1, 0.2, 0.3, 0.5, 0.7] {
+            out.push((SearchMode::Hybrid, Fusion::Weighted { alpha }));
+        }
+    }
+    out
+}
+
 pub fn protocol_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Paper => "paper",

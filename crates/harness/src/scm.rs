@@ -2,7 +2,9 @@
 
 use crate::error::{HarnessError, Result};
 use leian_index::{CaseIndex, Filters, SearchRequest};
-use leian_ingest::{CaseId, ScmTriplet};
+use leian_engine::{Engine, LoadOptions};
+use leian_ingest::{CaseId, Format, ScmTriplet};
+use std::path::Path;
 
 /// The case ids of a triplet's texts (as `leian ingest --format scm` stores them).
 pub fn triplet_ids(t: &ScmTriplet) -> [CaseId; 3] {
@@ -27,6 +29,37 @@ pub fn collection(index: &CaseIndex, triplets: &[ScmTriplet]) -> Result<Vec<Case
         )));
     }
     Ok(ids)
+}
+
+/// Loads the triplets' texts (`--format scm`) into `engine` unless every one is there,
+/// with vectors when the engine has a model (kept, so their embeddings are computed once);
+/// then the SCM cases it holds.
+pub fn ensure_indexed(
+    engine: &Engine,
+    path: &Path,
+    triplets: &[ScmTriplet],
+) -> Result<Vec<CaseId>> {
+    let missing = triplets.iter().any(|t| {
+        triplet_ids(t).iter().any(|id| {
+            let absent = engine.get(id).map(|c| c.is_none()).unwrap_or(true);
+            absent || (engine.has_dense() && !engine.has_vectors(id))
+        })
+    });
+    if missing {
+        engine.load(
+            &[path.to_path_buf()],
+            &LoadOptions {
+                format: Format::Scm,
+                ..LoadOptions::default()
+            },
+            &mut (),
+        )?;
+    }
+    Ok(engine
+        .all_ids()?
+        .into_iter()
+        .filter(|id| id.as_str().starts_with("scm:"))
+        .collect())
 }
 
 /// Whether B ranks above C in `ranked` (A itself left out); ties and absent ones go to

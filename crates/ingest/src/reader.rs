@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Input format of a file; `Auto` detects it per file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
+    #[default]
     Auto,
     Jsonl,
     Lecard,

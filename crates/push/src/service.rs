@@ -8,7 +8,7 @@ use crate::reverse::{PendingIndex, ReverseMatch};
 use crate::similarity::{best_passage, Features, ScoreParts, ScoreWeights};
 use crate::store::{new_id, PushStore};
 use leian_engine::{Engine, Query, SearchMode};
-use leian_index::Filters;
+use leian_engine::Filters;
 use leian_ingest::{AuthorityTier, Case, CaseId};
 use std::collections::HashMap;
 use std::path::Path;

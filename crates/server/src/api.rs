@@ -2,7 +2,7 @@
 
 use crate::error::{AppError, Result};
 use leian_engine::{Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
-use leian_index::Filters;
+use leian_engine::Filters;
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CourtLevel, StatuteRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -155,6 +155,8 @@ fn engine_parts(e: &EngineError) -> (StatusCode, &'static str, String) {
         EngineError::Index(_)
         | EngineError::Vector(_)
         | EngineError::Embed(_)
+        | EngineError::Ingest(_)
+        | EngineError::Visibility { .. }
         | EngineError::Io { .. }
         | EngineError::CorruptGeneration { .. }
         | EngineError::RebuildVerification { .. } => (

@@ -102,15 +102,6 @@ impl Metrics {
     }
 }
 
-/// `gen-000012` → 12.
-pub(crate) fn generation_number(dir: &std::path::Path) -> u64 {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_prefix("gen-"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,11 +119,5 @@ mod tests {
         assert!(text.contains("leian_http_request_duration_seconds_bucket{le=\"0.5\"} 2"));
         assert!(text.contains("leian_index_cases 7"));
         assert!(text.contains("leian_index_generation 2"));
-    }
-
-    #[test]
-    fn generation_from_dir_name() {
-        assert_eq!(generation_number(std::path::Path::new("/x/gen-000012")), 12);
-        assert_eq!(generation_number(std::path::Path::new("/x/other")), 0);
     }
 }

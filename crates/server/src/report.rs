@@ -93,7 +93,7 @@ pub(crate) fn plain_text(html: &str) -> String {
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    leian_index::escape_html(s, &mut out);
+    leian_engine::escape_html(s, &mut out);
     out
 }
 

@@ -10,8 +10,8 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 
-/// File name of the database inside the index dir.
-pub const DB_FILE: &str = "leian.sqlite";
+/// File name of the database inside the index dir (the engine names the dir's layout).
+pub use leian_engine::DB_FILE;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS keys (

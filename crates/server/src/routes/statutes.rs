@@ -7,7 +7,7 @@ use crate::extract::{AppQuery, Caller};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use leian_index::{Filters, SearchRequest};
+use leian_engine::Filters;
 use leian_ingest::StatuteRef;
 use serde::Deserialize;
 
@@ -75,21 +75,14 @@ pub(crate) async fn statute(
                 law: law.clone(),
                 article,
             };
-            let mut hits = s
-                .engine
-                .index()
-                .search(&SearchRequest {
-                    text: String::new(),
-                    filters: Filters {
-                        statutes: vec![sref.clone()],
-                        ..Filters::default()
-                    },
-                    top_k: p.top_k + hidden.len(),
-                    offset: 0,
-                    snippets: true,
-                })
-                .map_err(leian_engine::EngineError::from)?;
-            hits.retain(|h| !hidden.contains(h.id.as_str()));
+            let mut hits = s.engine.newest(
+                &Filters {
+                    statutes: vec![sref.clone()],
+                    ..Filters::default()
+                },
+                p.top_k + hidden.len(),
+            )?;
+            hits.retain(|h| !hidden.contains(h.case.id.as_str()));
             // guiding cases first, newest first within a tier (the index's order)
             hits.sort_by_key(|h| h.case.tier);
             hits.truncate(p.top_k);
@@ -100,7 +93,7 @@ pub(crate) async fn statute(
             }
             let citing: Vec<HitOut> = hits
                 .iter()
-                .map(|h| HitOut::new(&h.case, h.score, h.snippet.clone(), None))
+                .map(|h| HitOut::new(&h.case, 0.0, h.excerpt.clone(), None))
                 .collect();
             let ids: Vec<String> = citing.iter().map(|h| h.id.clone()).collect();
             s.store

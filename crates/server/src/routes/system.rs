@@ -1,7 +1,6 @@
 //! Health, metrics, the OpenAPI document, the web page's files and the JSON 404.
 
 use crate::error::AppError;
-use crate::metrics::generation_number;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -30,8 +29,8 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
     let e = state.engine();
     Json(Health {
         status: "ok".into(),
-        cases: e.index().num_cases(),
-        generation: generation_number(e.index().generation_dir()),
+        cases: e.num_cases(),
+        generation: u64::from(e.generation_number()),
         dense: e.has_dense(),
         model: e.model_id(),
     })
@@ -42,8 +41,8 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let e = state.engine();
     let text = state.inner.metrics.render(
-        e.index().num_cases(),
-        generation_number(e.index().generation_dir()),
+        e.num_cases(),
+        u64::from(e.generation_number()),
         e.has_dense(),
     );
     (

@@ -9,7 +9,7 @@
 
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use crate::generation::{
+use super::generation::{
     collect_garbage, io_err, lock_writer, poisoned, reserve_generation, verify_generation,
     Generation, READERS_FILE, WRITER_LOCK_FILE,
 };
@@ -306,7 +306,7 @@ impl Engine {
             }
             let cases: Vec<Case> = std::mem::take(batch);
             let n = cases.len() as u64;
-            let (stats, embedded) = crate::engine::embed_cases(&generation, cases, &mut |_, _| {})?;
+            let (stats, embedded) = super::writer::embed_cases(&generation, cases, &mut |_, _| {})?;
             chunks.0 += stats.chunks;
             chunks.1 += stats.chunks_computed;
             // cases with text to embed: each must end up with vectors

@@ -7,9 +7,10 @@
 //! [`LegalRanker`] caches each case's elements and the index's charge vocabulary; it
 //! belongs to one index generation (make a new one after a rebuild).
 
-use crate::engine::{Engine, Query};
+use super::query::{Filters, Query, Ranking};
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
-use leian_index::{Filters, SearchRequest};
+use leian_index::SearchRequest;
 use leian_ingest::{CaseId, StatuteRef};
 use leian_rank::features::{features, normalise, TextScores};
 use leian_rank::{
@@ -235,7 +236,7 @@ impl LegalRanker {
         let o = &self.options;
         let pool_size = o.pool.max(want);
         let base_query = Query {
-            ranking: crate::engine::Ranking::Fusion,
+            ranking: Ranking::Fusion,
             depth: query.depth.max(pool_size),
             top_k: pool_size,
             offset: 0,
