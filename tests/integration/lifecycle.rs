@@ -88,7 +88,7 @@ fn stats_contract_and_rebuild_keeps_results() {
     let idx = path_str(&index);
     leian_ok(&["ingest", path_str(&repo().join("sample")), "--index", idx]);
     let engine = bm25_engine(&index);
-    let cases = engine.index().num_cases();
+    let cases = engine.num_cases();
     drop(engine);
     let s = stats(idx);
     assert_eq!(s["cases"].as_u64(), Some(cases));
@@ -251,7 +251,7 @@ fn kill_9_during_ingest_keeps_every_acknowledged_case() {
         }
         // the live generation opens and answers, with every acknowledged case
         let engine = bm25_engine(&index);
-        let count = engine.index().num_cases() as usize;
+        let count = engine.num_cases() as usize;
         assert!(
             count >= acked,
             "round {round}: {count} cases < {acked} acknowledged"
@@ -306,7 +306,7 @@ fn kill_9_during_rebuild_leaves_a_live_generation() {
             killed_mid_run += 1;
         }
         let engine = bm25_engine(&index);
-        assert_eq!(engine.index().num_cases() as usize, n);
+        assert_eq!(engine.num_cases() as usize, n);
         let hits = engine
             .search(&Query {
                 mode: SearchMode::Bm25,

@@ -27,9 +27,10 @@ const DEMO_QUERIES: [&str; 3] = [
 
 pub(crate) fn run(args: DemoArgs) -> Result<()> {
     if !args.no_model {
-        if let Err(e) = crate::model::run(crate::model::ModelCommand::Fetch(
-            crate::model::FetchArgs::default(),
-        )) {
+        if let Err(e) = crate::model::fetch(
+            std::path::Path::new("models"),
+            &leian_embed::FetchOptions::default(),
+        ) {
             eprintln!(
                 "warning: could not fetch the embedding model ({e:#}); the demo runs BM25 only"
             );

@@ -1,9 +1,9 @@
 //! `leian embed`: the bulk embedding job of one shard (see `leian_engine::bulk_embed`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use leian_engine::bulk_embed::{embed_shard, EmbedJob, EmbedShard};
-use leian_ingest::{read_path, Format, Item};
+use leian_engine::bulk_embed::{embed_shard, read_cases, EmbedJob, EmbedShard};
+use leian_ingest::Format;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -31,22 +31,11 @@ pub(crate) struct EmbedArgs {
 }
 
 pub(crate) fn run(args: EmbedArgs) -> Result<()> {
-    let mut cases = Vec::new();
     let mut skipped = 0usize;
-    for path in &args.paths {
-        let records =
-            read_path(path, args.format).with_context(|| format!("reading {}", path.display()))?;
-        for record in records {
-            match record {
-                Ok(Item::Case(case)) => cases.push(*case),
-                Ok(Item::Statute(_)) => {}
-                Err(e) => {
-                    skipped += 1;
-                    eprintln!("skipped {e}");
-                }
-            }
-        }
-    }
+    let cases = read_cases(&args.paths, args.format, &mut |e| {
+        skipped += 1;
+        eprintln!("skipped {e}");
+    })?;
     let read = cases.len();
     let job = EmbedJob {
         model_dir: args.model.unwrap_or_else(crate::model::default_model_dir),

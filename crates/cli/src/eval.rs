@@ -2,11 +2,11 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use leian_engine::{Query, SearchMode};
-use leian_eval::{evaluate, Protocol, Qrels};
+
+use leian_engine::{Filters, Query};
+use leian_eval::{Protocol, Qrels};
 use leian_harness::lecard::read_queries;
-use leian_harness::runs::{cached_query_vectors, protocol_name, rank_lecard, write_trec_run};
-use leian_engine::Filters;
+use leian_harness::runs::LecardEval;
 use leian_ingest::read_scm_triplets;
 use std::path::PathBuf;
 
@@ -136,57 +136,23 @@ fn run_lecard(args: LecardArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&out)?);
         return Ok(());
     }
-    let queries = read_queries(&args.queries)?;
-    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
-    let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
-        vec![None; queries.len()]
-    } else {
-        cached_query_vectors(&engine, &args.index, &texts)?
-    };
-    if args.sweep {
-        for protocol in [Protocol::Paper, Protocol::Corpus] {
-            for (mode, fusion) in leian_harness::runs::sweep_settings(engine.has_dense()) {
-                let template = Query {
-                    mode,
-                    fusion,
-                    ranking: leian_engine::Ranking::Fusion,
-                    ..Query::new("", 1)
-                };
-                let run = rank_lecard(
-                    &engine, &template, &queries, &vectors, &qrels, protocol, false,
-                )?;
-                let mut out = serde_json::to_value(evaluate(&qrels, &run, protocol))?;
-                out["protocol"] = serde_json::json!(protocol_name(protocol));
-                out["mode"] = serde_json::json!(mode.as_str());
-                out["fusion"] = serde_json::to_value(fusion)?;
-                println!("{}", serde_json::to_string(&out)?);
-            }
-        }
-        return Ok(());
-    }
     let template = args.rank.query(String::new(), 1, Filters::default())?;
-    let run = rank_lecard(
+    let lines = leian_harness::runs::eval_lecard_fusion(
         &engine,
-        &template,
-        &queries,
-        &vectors,
-        &qrels,
-        args.protocol,
-        args.no_charges,
+        &LecardEval {
+            index_dir: &args.index,
+            queries: &args.queries,
+            qrels: &qrels,
+            template: &template,
+            protocol: args.protocol,
+            no_charges: args.no_charges,
+            sweep: args.sweep,
+            run_out: args.run_out.as_deref(),
+        },
     )?;
-    let metrics = evaluate(&qrels, &run, args.protocol);
-    if let Some(path) = &args.run_out {
-        write_trec_run(path, &run)?;
+    for line in lines {
+        println!("{}", serde_json::to_string(&line)?);
     }
-    let mut out = serde_json::to_value(metrics)?;
-    out["protocol"] = serde_json::json!(protocol_name(args.protocol));
-    let ran = engine.ran_with_text(&template);
-    out["mode"] = serde_json::json!(ran.mode.as_str());
-    out["ranking"] = serde_json::json!(ran.ranking.as_str());
-    out["ranker"] = serde_json::json!(ran.ranker);
-    out["charges"] = serde_json::json!(if args.no_charges { "inferred" } else { "given" });
-    out["fusion"] = serde_json::to_value(args.rank.fusion()?)?;
-    println!("{}", serde_json::to_string(&out)?);
     Ok(())
 }
 
@@ -195,12 +161,6 @@ fn run_scm(args: ScmArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.triplets.display()))?;
     let engine = args.model.open_engine(&args.index)?;
     let scm_ids = leian_harness::scm::ensure_indexed(&engine, &args.triplets, &triplets)?;
-    let texts: Vec<&str> = triplets.iter().map(|t| t.a.as_str()).collect();
-    let vectors = if args.rank.mode == SearchMode::Bm25 && !args.sweep {
-        vec![None; triplets.len()]
-    } else {
-        cached_query_vectors(&engine, &args.index, &texts)?
-    };
     // the legal ranker re-ranks the whole SCM collection (no charge pool: civil cases)
     let legal = crate::legal::LegalArgs {
         pool: scm_ids.len(),
@@ -208,41 +168,25 @@ fn run_scm(args: ScmArgs) -> Result<()> {
         ..args.legal.clone()
     }
     .ranker()?;
-    let settings = if args.sweep {
-        leian_harness::runs::sweep_settings(engine.has_dense())
-    } else {
-        vec![(args.rank.mode, args.rank.fusion()?)]
+    let template = Query {
+        ranking: args.rank.ranking,
+        ..Query::new("", 1)
     };
-    for (mode, fusion) in settings {
-        let template = Query {
-            mode,
-            fusion,
-            ranking: if args.sweep {
-                leian_engine::Ranking::Fusion
-            } else {
-                args.rank.ranking
-            },
-            ..Query::new("", 1)
-        };
-        let accuracy = leian_harness::scm::engine_accuracy(
-            &engine,
-            &triplets,
-            &scm_ids,
-            &template,
-            legal.as_ref(),
-            &vectors,
-        )?;
-        println!(
-            "{}",
-            serde_json::json!({
-                "accuracy": accuracy,
-                "triplets": triplets.len(),
-                "mode": engine.ran_with_text(&template).mode.as_str(),
-                "fusion": fusion,
-                "ranker": legal.as_ref().map(|r| r.model.source.clone()),
-                "chunk_score": legal.as_ref().map(|r| r.options.chunk_score),
-            })
-        );
+    let settings = if args.sweep {
+        None
+    } else {
+        Some((args.rank.mode, args.rank.fusion()?))
+    };
+    for line in leian_harness::scm::eval_scm(
+        &engine,
+        &args.index,
+        &triplets,
+        &scm_ids,
+        &template,
+        settings,
+        legal.as_ref(),
+    )? {
+        println!("{line}");
     }
     Ok(())
 }
@@ -255,34 +199,19 @@ fn run_bm25_cv(args: Bm25CvArgs) -> Result<()> {
         .with_context(|| format!("reading {}", args.triplets.display()))?;
     let scm_engine = crate::model::ModelArgs::none().open_engine(&args.scm_index)?;
     leian_harness::scm::ensure_indexed(&scm_engine, &args.triplets, &triplets)?;
-    let lecard_index = lecard.index();
-    let scm_index = scm_engine.index();
-    let data = leian_harness::bm25_cv::Bm25CvData {
-        lecard: &lecard_index,
-        queries: &queries,
-        qrels: &qrels,
-        scm: &scm_index,
-        triplets: &triplets,
-    };
-    let settings = leian_harness::bm25_cv::grid(lecard_index.options());
-    let scores = leian_harness::bm25_cv::score_grid(&data, &settings)?;
+    let (scores, report) = leian_harness::bm25_cv::run(
+        &lecard,
+        &scm_engine,
+        &queries,
+        &qrels,
+        &triplets,
+        args.folds,
+    )?;
     if args.grid {
         for s in &scores {
-            let (paper, corpus, scm) = s.in_sample();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "in_sample": true,
-                    "setting": leian_harness::bm25_cv::Bm25Setting::of(&s.options),
-                    "paper_ndcg30": paper.ndcg30,
-                    "corpus_ndcg30": corpus.ndcg30,
-                    "corpus_r100": corpus.recall100,
-                    "scm_accuracy": scm,
-                })
-            );
+            println!("{}", s.in_sample_json());
         }
     }
-    let report = leian_harness::bm25_cv::cross_validate(&scores, args.folds);
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
@@ -331,14 +260,7 @@ fn run_floor(args: FloorArgs) -> Result<()> {
     if let Some(cail) = &args.cail {
         let facts = floor::read_cail_facts(cail, args.cail_limit)?;
         let g = floor::guiding_recall(&engine, &facts, &r.chosen)?;
-        println!(
-            "| CAIL2018 facts with a guiding case on point in the top 10 | {} / {} |",
-            g.with_guiding_on_point, g.queries
-        );
-        println!(
-            "| ... where it passes the floor | {} / {} |",
-            g.passing, g.with_guiding_on_point
-        );
+        print!("{}", g.markdown_rows());
     }
     Ok(())
 }
@@ -356,20 +278,6 @@ pub(crate) struct StatutoryArgs {
 fn run_statutory(args: StatutoryArgs) -> Result<()> {
     let engine = crate::model::ModelArgs::none().open_engine(&args.index)?;
     let c = leian_harness::statutory::coverage(&engine, &args.cail)?;
-    println!(
-        "one-charge CAIL2018 rows with a term: {}; with a derived range: {}; outside it: {}",
-        c.rows,
-        c.with_range,
-        c.outside.len()
-    );
-    for o in &c.outside {
-        println!(
-            "  {} {} ({}) {} months; allowed: {}",
-            o.id, o.charge, o.article, o.term_months, o.allowed
-        );
-    }
-    if !c.no_range.is_empty() {
-        println!("charges without a range: {}", c.no_range.join("、"));
-    }
+    print!("{}", c.to_text());
     Ok(())
 }

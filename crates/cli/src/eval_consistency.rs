@@ -2,13 +2,14 @@
 //! leave-one-out, by `leian_harness::consistency` (neighbours found by the check's own
 //! function); this file parses arguments and prints the table.
 
-use anyhow::{bail, Context, Result};
+use crate::model::ModelArgs;
+use anyhow::{bail, Result};
 use clap::Args;
-use leian_consistency::{CheckOptions, WarningRule};
-use leian_engine::{Engine, EngineOptions, SearchMode};
+use leian_consistency::CheckOptions;
+use leian_engine::{Engine, SearchMode};
 use leian_harness::consistency::{
-    baseline_rows, charge_groups, check_rows, ensure_indexed, neighbours, read_labelled, score,
-    Asked, ChargeMatch, Labelled, Neighbours, Score,
+    ensure_indexed, neighbours, predictor_rows, read_labelled, sweep_rows, Asked, ChargeMatch,
+    TABLE_HEADER,
 };
 use std::path::PathBuf;
 
@@ -41,60 +42,17 @@ pub(crate) struct ConsistencyArgs {
 }
 
 fn open_engine(args: &ConsistencyArgs) -> Result<Engine> {
-    let engine = if args.mode == SearchMode::Bm25 {
-        Engine::open(&EngineOptions {
-            index_dir: args.index.clone(),
-            ..EngineOptions::default()
-        })
-        .with_context(|| format!("opening index {}", args.index.display()))?
+    let bm25 = args.mode == SearchMode::Bm25;
+    let model = if bm25 {
+        ModelArgs::none()
     } else {
-        args.model.open_engine(&args.index)?
+        args.model.clone()
     };
-    if args.mode != SearchMode::Bm25 && !engine.has_dense() {
+    let engine = model.open_engine(&args.index)?;
+    if !bm25 && !engine.has_dense() {
         bail!("--mode {} needs the embedding model", args.mode.as_str());
     }
     Ok(engine)
-}
-
-fn row(name: &str, k: &str, power: &str, rule: &WarningRule, s: &Score) {
-    println!(
-        "| {name} | {k} | {power} | {}/×{} | {} | {:.2} | {:.1}% | {:.1}% | {:.1}% of {} | {:.1}% |",
-        rule.min_cases,
-        rule.far_factor,
-        s.n,
-        s.mae,
-        s.within_25 * 100.0,
-        s.warning * 100.0,
-        s.warning_can_warn * 100.0,
-        s.n_can_warn,
-        s.notice * 100.0
-    );
-}
-
-/// The baseline and the check's predictor for one set of neighbours and one rule.
-fn rows_for(
-    cases: &[Labelled],
-    found: &[Option<Neighbours>],
-    charge_match: ChargeMatch,
-    k: usize,
-    power: f64,
-    rule: &WarningRule,
-) {
-    let groups = charge_groups(cases, charge_match, rule.min_cases);
-    row(
-        "per-charge median",
-        "all",
-        "-",
-        rule,
-        &score(&baseline_rows(cases, found, &groups, rule), rule),
-    );
-    row(
-        "the check (weighted median)",
-        &k.to_string(),
-        &power.to_string(),
-        rule,
-        &score(&check_rows(cases, found, &groups, power, rule), rule),
-    );
 }
 
 pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
@@ -127,47 +85,13 @@ pub(crate) fn run(args: ConsistencyArgs) -> Result<()> {
         },
     );
     println!();
-    println!("| predictor | k | weight power | warning rule (min cases/far factor) | n | MAE months | within ±25 % | warning (false alarm) | warning where n ≥ min cases | notice |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    rows_for(&cases, &found, charge_match, k, power, &rule);
+    print!("{TABLE_HEADER}");
+    print!(
+        "{}",
+        predictor_rows(&cases, &found, charge_match, power, &asked)
+    );
     if args.sweep {
-        // the baseline's groups depend on the rule, not on k
-        let groups = charge_groups(&cases, charge_match, rule.min_cases);
-        for sweep_k in [1, 3, 5, 10, 20, 50] {
-            let found = if sweep_k == k {
-                found.clone()
-            } else {
-                neighbours(
-                    &engine,
-                    &cases,
-                    &Asked {
-                        k: sweep_k,
-                        ..asked
-                    },
-                )?
-            };
-            for p in [0.0, 1.0, 2.0, 4.0] {
-                row(
-                    "the check (weighted median)",
-                    &sweep_k.to_string(),
-                    &p.to_string(),
-                    &rule,
-                    &score(&check_rows(&cases, &found, &groups, p, &rule), &rule),
-                );
-            }
-        }
-        for min_cases in [3, 5, 8] {
-            for far_factor in [1.5, 2.0, 3.0] {
-                let r = WarningRule {
-                    min_cases,
-                    far_factor,
-                    ..rule
-                };
-                // the rule's min cases also decides when the check prefers the exact set
-                let found = neighbours(&engine, &cases, &Asked { rule: r, ..asked })?;
-                rows_for(&cases, &found, charge_match, k, power, &r);
-            }
-        }
+        print!("{}", sweep_rows(&engine, &cases, &asked, &found, power)?);
     }
     Ok(())
 }

@@ -4,10 +4,9 @@
 //! sections filled, no `full_text`), so the same file feeds leian and, through
 //! `leian bench-peers tokens`, the peers. The same seed always gives the same file.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use leian_harness::synthetic::{load_article_quotes, Generator};
-use std::io::{BufWriter, Write};
+use leian_harness::synthetic::{load_article_quotes, write_jsonl, Generator};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,19 +29,8 @@ pub(crate) struct GenArgs {
 pub(crate) fn run(args: GenArgs) -> Result<()> {
     let started = Instant::now();
     let quotes = load_article_quotes(&args.statutes)?;
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
     let generator = Generator::new(args.seed, quotes);
-    let mut bytes = 0u64;
-    for n in 0..args.cases {
-        let case = generator.case(n);
-        let line = serde_json::to_string(&case)?;
-        bytes += line.len() as u64 + 1;
-        out.write_all(line.as_bytes())?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
+    let bytes = write_jsonl(&generator, args.cases, &args.out)?;
     eprintln!(
         "wrote {} cases ({:.1} MiB) to {} in {:.1} s",
         args.cases,

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use leian_engine::{Engine, LoadObserver, LoadOptions, LoadSummary};
 use leian_ingest::{Format, RecordError};
 use std::path::{Path, PathBuf};
@@ -78,87 +78,61 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
             summary.chunks_embedded - summary.chunks_computed
         );
     }
-    crate::push::after_ingest(&engine, &args.index, &summary.authority)?;
+    crate::push::after_ingest(&engine, &summary.authority)?;
     if summary.cases + summary.statutes == 0 && summary.skipped > 0 {
         bail!("nothing ingested: all {} records were bad", summary.skipped);
     }
     Ok(())
 }
 
-/// Loads `paths` with progress bars on stderr, each acknowledged commit on stdout and each
-/// skipped record on stderr (file:line: message) unless `quiet`.
+/// Loads `paths` with a progress bar on stderr (records read, then the embedding of each
+/// commit), each acknowledged commit on stdout and each skipped record on stderr
+/// (file:line: message) unless `quiet`.
 pub(crate) fn ingest_paths(
     engine: &Engine,
     paths: &[PathBuf],
     options: &LoadOptions,
     quiet: bool,
 ) -> Result<LoadSummary> {
-    let mut shown = Shown {
-        bars: MultiProgress::new(),
-        file: None,
-        embedding: None,
-        quiet,
-    };
+    let bar = ProgressBar::hidden();
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut shown = Shown { bar, quiet };
     let summary = engine.load(paths, options, &mut shown)?;
-    if let Some(b) = shown.embedding.take() {
-        b.finish_and_clear();
-    }
+    shown.bar.finish_and_clear();
     Ok(summary)
 }
 
-/// How a load shows on the terminal.
+/// How a load shows on the terminal: one bar, for a file's records or a commit's
+/// embedding.
 struct Shown {
-    bars: MultiProgress,
-    file: Option<ProgressBar>,
-    embedding: Option<ProgressBar>,
+    bar: ProgressBar,
     quiet: bool,
-}
-
-fn bar(len: usize, template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
 }
 
 impl LoadObserver for Shown {
     fn file(&mut self, path: &Path, records: usize) {
-        let b = self.bars.add(bar(
-            records,
-            "{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
-        ));
-        b.set_message(path.display().to_string());
-        self.file = Some(b);
+        self.bar = ProgressBar::new(records as u64).with_style(self.bar.style());
+        self.bar.set_message(path.display().to_string());
     }
     fn record(&mut self) {
-        if let Some(b) = &self.file {
-            b.inc(1);
-        }
+        self.bar.inc(1);
     }
     fn skipped(&mut self, error: &RecordError) {
         if !self.quiet {
-            self.bars.suspend(|| eprintln!("skipped {error}"));
+            self.bar.suspend(|| eprintln!("skipped {error}"));
         }
     }
     fn embedding(&mut self, done: usize, total: usize) {
-        let b = self.embedding.get_or_insert_with(|| {
-            self.bars.add(bar(
-                total,
-                "embedding [{bar:30}] {pos}/{len} cases {per_sec} eta {eta}",
-            ))
-        });
-        b.set_position(done as u64);
+        self.bar
+            .set_message(format!("embedding {done}/{total} cases of the commit"));
     }
     fn committed(&mut self, cases: usize) {
-        if let Some(b) = self.embedding.take() {
-            b.finish_and_clear();
-        }
-        self.bars.suspend(|| println!("committed {cases} cases"));
+        self.bar.suspend(|| println!("committed {cases} cases"));
     }
     fn file_done(&mut self) {
-        if let Some(b) = self.file.take() {
-            b.finish_and_clear();
-        }
+        self.bar.finish_and_clear();
     }
 }

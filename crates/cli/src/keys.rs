@@ -34,15 +34,8 @@ pub(crate) struct RevokeArgs {
 }
 
 fn open_store(index: &std::path::Path) -> Result<Store> {
-    // a mistyped --index would otherwise make an empty index with a key nobody serves
-    if !index.join("CURRENT").is_file() {
-        anyhow::bail!(
-            "{} holds no leian index (no CURRENT file): pass the index dir `leian serve` uses, \
-             or ingest cases into it first",
-            index.display()
-        );
-    }
-    Store::open_in(index).with_context(|| format!("opening the key store in {}", index.display()))
+    Store::open_existing(index)
+        .with_context(|| format!("opening the key store in {}", index.display()))
 }
 
 #[derive(Args)]

@@ -131,61 +131,9 @@ pub(crate) fn print_ranking(
     explain: bool,
 ) -> Result<()> {
     if json {
-        let mut v = serde_json::to_value(&r.query)?;
-        let hits: Vec<&leian_engine::LegalHit> = r.hits.iter().take(top_k).collect();
-        v = serde_json::json!({"query": v, "hits": hits});
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
-    let q = &r.query;
-    let charges = q.elements.charges.join("、");
-    if q.charges_given {
-        println!("charges (given): {charges}");
-    } else if q.inferred.is_empty() {
-        println!("charges: none given, none inferred");
+        println!("{}", serde_json::to_string_pretty(&r.to_json(top_k))?);
     } else {
-        let inferred: Vec<String> = q
-            .inferred
-            .iter()
-            .map(|c| format!("{} ({:.0}%)", c.name, c.share * 100.0))
-            .collect();
-        println!(
-            "charges (inferred from nearest cases): {}",
-            inferred.join("、")
-        );
-    }
-    if !q.charge_statutes.is_empty() {
-        println!("statutes of the charges: {}", q.charge_statutes.join("、"));
-    }
-    if explain {
-        println!("query elements: {}", serde_json::to_string(&q.elements)?);
-        println!("ranker: {}", q.ranker);
-    }
-    for (i, h) in r.hits.iter().take(top_k).enumerate() {
-        let title = engine
-            .get(&h.id)?
-            .map(|c| c.display_title())
-            .unwrap_or_else(|| h.id.to_string());
-        println!(
-            "{:>2}. {}  {:.3}  [{}]",
-            i + 1,
-            title,
-            h.score,
-            h.elements.charges.join("、")
-        );
-        if explain {
-            let parts: Vec<String> = h
-                .contributions
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} {:.2}×{:.2}={:+.3}",
-                        c.feature, c.value, c.weight, c.contribution
-                    )
-                })
-                .collect();
-            println!("    {}", parts.join("  "));
-        }
+        print!("{}", r.to_text(engine, top_k, explain)?);
     }
     Ok(())
 }

@@ -51,7 +51,7 @@ pub(crate) struct StatsArgs {
 
 pub(crate) fn rebuild(args: RebuildArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
-    let bar = ProgressBar::new(engine.index().num_cases());
+    let bar = ProgressBar::new(engine.num_cases());
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {percent}% {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -64,20 +64,9 @@ pub(crate) fn rebuild(args: RebuildArgs) -> Result<()> {
         if !bar.is_hidden() {
             return;
         }
-        // no terminal: one line per 10 %
-        if p.phase == RebuildPhase::Cases && p.total > 0 {
-            let step = (p.total / 10).max(1);
-            if p.done % step < 256 || p.done == p.total {
-                eprintln!(
-                    "rebuild {}: {}/{} cases ({:.0} %), {:.0} cases/s, eta {}",
-                    p.generation,
-                    p.done,
-                    p.total,
-                    p.percent,
-                    p.cases_per_s,
-                    p.eta_s.map_or("?".into(), |s| format!("{s:.0} s"))
-                );
-            }
+        // no terminal: a line about every tenth
+        if let Some(line) = p.milestone() {
+            eprintln!("{line}");
         }
     })?;
     bar.finish_and_clear();
@@ -146,49 +135,14 @@ pub(crate) fn stats(args: StatsArgs) -> Result<()> {
     let engine = open_without_model(&args.index)?;
     let mut stats = engine.stats()?;
     // the engine was opened without a model: report the model the vectors were made by
-    let meta = engine.index().meta()?;
+    let meta = engine.meta()?;
     stats.model_id = meta.model_id.clone();
     stats.dense_off_reason = None;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
     }
-    println!("index {}", stats.index_dir);
-    println!(
-        "live generation {} ({}), {} cases, {} statutes, model {}",
-        stats.generation,
-        stats.generation_name,
-        stats.cases,
-        stats.statutes,
-        stats.model_id.as_deref().unwrap_or("none")
-    );
-    let fmt = |m: &std::collections::BTreeMap<String, u64>| {
-        m.iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    println!("tiers: {}", fmt(&stats.tiers));
-    println!("categories: {}", fmt(&stats.categories));
-    println!("court levels: {}", fmt(&stats.court_levels));
-    for g in &stats.generations {
-        println!(
-            "  {}{} cases {} size {:.1} MiB",
-            g.name,
-            if g.live { " (live)" } else { "" },
-            g.case_count.map_or("?".into(), |n| n.to_string()),
-            g.bytes as f64 / 1048576.0
-        );
-    }
-    println!(
-        "disk {:.1} MiB; commits {}; last commit at {} (unix)",
-        stats.disk_bytes as f64 / 1048576.0,
-        stats.commit_seq,
-        stats.last_commit_at
-    );
-    for s in &stats.recent_sources {
-        println!("  source: {s}");
-    }
+    print!("{stats}");
     Ok(())
 }
 

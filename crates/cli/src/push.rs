@@ -5,27 +5,21 @@ use anyhow::{Context, Result};
 use clap::Args;
 use leian_engine::Engine;
 use leian_eval::Qrels;
-use leian_harness::push_eval::{push_quality, reverse_bench, Tally};
+use leian_harness::push_eval::{push_quality, reverse_bench};
 use leian_ingest::Case;
-use leian_push::{PushOptions, PushService};
+use leian_push::PushService;
 use std::path::{Path, PathBuf};
 
-/// After an ingest commit: when the index has the server's database (and so maybe
-/// pending cases and subscriptions), new guiding and typical cases are pushed.
-pub(crate) fn after_ingest(engine: &Engine, index: &Path, cases: &[Case]) -> Result<()> {
-    let db = index.join(leian_server::DB_FILE);
-    if cases.is_empty() || !db.exists() {
-        return Ok(());
-    }
-    let service = PushService::open(&db, PushOptions::default())
-        .with_context(|| format!("opening the push tables in {}", db.display()))?;
-    let created = service.on_cases_added(engine, cases)?;
-    if !created.is_empty() {
+/// After an ingest commit: new guiding and typical cases pushed (see
+/// `PushService::after_load`).
+pub(crate) fn after_ingest(engine: &Engine, cases: &[Case]) -> Result<()> {
+    let pushed = PushService::after_load(engine, cases)
+        .with_context(|| format!("pushing new cases from {}", engine.root().display()))?;
+    if let Some((created, open)) = pushed.filter(|(c, _)| !c.is_empty()) {
         println!(
-            "created {} pushes for {} new guiding/typical cases ({} open pending cases)",
+            "created {} pushes for {} new guiding/typical cases ({open} open pending cases)",
             created.len(),
             cases.len(),
-            service.open_pending_count()?
         );
     }
     Ok(())
@@ -60,23 +54,6 @@ pub(crate) struct PushEvalArgs {
     model: crate::model::ModelArgs,
 }
 
-fn table_row(t: f32, tally: &Tally, grade3_total: usize, queries: usize) -> String {
-    let d = PushOptions::default();
-    let label = if t == d.threshold {
-        " (default for decided cases)"
-    } else if t == d.authority_threshold {
-        " (default for guiding/typical)"
-    } else {
-        ""
-    };
-    format!(
-        "| {t:.2}{label} | {:.1} | {:.3} | {:.3} |",
-        tally.per_query(queries),
-        tally.recall(grade3_total),
-        tally.precision(),
-    )
-}
-
 /// `leian eval push` (see `leian_harness::push_eval`): prints both passes' tables.
 pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
     let engine = crate::search::open_existing(&args.index, &args.model)?;
@@ -92,33 +69,12 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
     if let (Some(path), Some(dump)) = (&args.dump, &q.dump) {
         std::fs::write(path, dump).with_context(|| format!("writing {}", path.display()))?;
     }
-    let defaults = PushOptions::default();
     let mode = if engine.has_dense() {
         "hybrid"
     } else {
         "BM25-only"
     };
-    println!(
-        "push quality on LeCaRD dev: {} queries as pending cases, {} candidates as decided cases, {} grade-3 labels; {mode}",
-        q.queries, q.candidates, q.grade3_total
-    );
-    let header = "| threshold | pushes per pending case | recall of grade-3 | precision (grade ≥ 2) |\n|---|---|---|---|";
-    println!(
-        "\nregister (forward: top {} engine hits scored, at most {} similar cases pushed per pending case; {:.1} s)\n",
-        defaults.candidate_depth, defaults.max_similar, q.forward_secs
-    );
-    println!("{header}");
-    for (t, tally) in &q.forward {
-        println!("{}", table_row(*t, tally, q.grade3_total, q.queries));
-    }
-    println!(
-        "\ningest (reverse: each candidate matched against the open pending cases as a new guiding case would be, no cap; {:.1} s)\n",
-        q.reverse_secs
-    );
-    println!("{header}");
-    for (t, tally) in &q.reverse {
-        println!("{}", table_row(*t, tally, q.grade3_total, q.queries));
-    }
+    print!("{}", q.markdown(mode));
     Ok(())
 }
 
@@ -126,11 +82,6 @@ pub(crate) fn run_eval(args: PushEvalArgs) -> Result<()> {
 pub(crate) fn bench_rows(data: &Path, counts: &[usize]) -> Result<Vec<String>> {
     Ok(reverse_bench(data, counts)?
         .iter()
-        .map(|r| {
-            format!(
-                "| reverse match one new guiding case against {} pending cases | {} new cases × 3 | median {:.2} ms, p99 {:.2} ms; median {:.0} pending cases reached (threshold {}); index built in {:.2} s |",
-                r.pending_cases, r.new_cases, r.median_ms, r.p99_ms, r.median_reached, r.threshold, r.build_secs
-            )
-        })
+        .map(|r| r.row())
         .collect())
 }

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use leian_engine::{Engine, Fusion, Query, RankedCase, SearchMode};
 use leian_engine::Filters;
+use leian_engine::{hits_json, hits_text, Engine, Fusion, Query, RankedCase, SearchMode};
 use leian_ingest::{AuthorityTier, CaseCategory, CaseId, CourtLevel};
 use std::path::{Path, PathBuf};
 
@@ -45,12 +45,7 @@ fn parse_level(s: &str) -> Result<CourtLevel, String> {
 
 impl FilterArgs {
     pub(crate) fn to_filters(&self) -> Result<Filters> {
-        if let (Some(a), Some(b)) = (self.year_from, self.year_to) {
-            if a > b {
-                bail!("--year-from {a} is after --year-to {b}");
-            }
-        }
-        Ok(Filters {
+        let filters = Filters {
             tiers: self.tiers.clone(),
             categories: self.categories.clone(),
             charges: self.charges.clone(),
@@ -59,7 +54,9 @@ impl FilterArgs {
             year_from: self.year_from,
             year_to: self.year_to,
             ..Filters::default()
-        })
+        };
+        filters.check().map_err(|e| anyhow::anyhow!("--{e}"))?;
+        Ok(filters)
     }
 }
 
@@ -95,14 +92,11 @@ pub(crate) struct RankArgs {
 impl RankArgs {
     pub(crate) fn fusion(&self) -> Result<Fusion> {
         match self.fusion.as_str() {
-            "weighted" if (0.0..=1.0).contains(&self.alpha) => {
-                Ok(Fusion::Weighted { alpha: self.alpha })
-            }
-            "weighted" => bail!("--alpha must be within 0..=1, got {}", self.alpha),
-            "rrf" if self.rrf_k >= 0.0 => Ok(Fusion::Rrf { k: self.rrf_k }),
-            "rrf" => bail!("--rrf-k must not be negative"),
+            "weighted" => Fusion::weighted(self.alpha),
+            "rrf" => Fusion::rrf(self.rrf_k),
             other => bail!("unknown --fusion {other:?}: want weighted or rrf"),
         }
+        .map_err(|e| anyhow::anyhow!("--{e}"))
     }
 
     pub(crate) fn query(&self, text: String, top_k: usize, filters: Filters) -> Result<Query> {
@@ -225,116 +219,14 @@ pub(crate) fn run_similar(args: SimilarArgs) -> Result<()> {
     print_hits(&hits, args.json, args.explain)
 }
 
-/// Undoes the HTML escaping of snippets for the terminal; marks become 【】.
-fn snippet_for_terminal(s: &str) -> String {
-    s.replace("<mark>", "【")
-        .replace("</mark>", "】")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
-
 pub(crate) fn print_hits(hits: &[RankedCase], json: bool, explain: bool) -> Result<()> {
     if json {
-        let out: Vec<serde_json::Value> = hits
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let mut v = serde_json::json!({
-                    "rank": i + 1,
-                    "id": h.id,
-                    "score": h.score,
-                    "tier": h.case.tier,
-                    "must_follow": h.case.tier.must_follow(),
-                    "title": h.case.display_title(),
-                    "court": h.case.court,
-                    "case_number": h.case.case_number.as_ref().map(|n| &n.raw),
-                    "date": h.case.date,
-                    "charges": h.case.charges,
-                    "snippet": h.snippet,
-                    "relevance": h.relevance,
-                });
-                if explain {
-                    v["coverage"] = serde_json::to_value(h.coverage).unwrap_or_default();
-                }
-                if explain {
-                    v["explain"] = serde_json::to_value(&h.explain).unwrap_or_default();
-                }
-                v
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    if hits.is_empty() {
-        println!("no matching cases");
-    }
-    for (i, h) in hits.iter().enumerate() {
-        let c = &h.case;
         println!(
-            "{:>2}. [{}{}] {}  {:.3}",
-            i + 1,
-            c.tier.label_zh(),
-            if c.tier.must_follow() {
-                "·应当参照"
-            } else {
-                ""
-            },
-            c.display_title(),
-            h.score
+            "{}",
+            serde_json::to_string_pretty(&hits_json(hits, explain))?
         );
-        println!(
-            "    {} | {} | {} | {} | {}",
-            c.id,
-            c.court.as_deref().unwrap_or("-"),
-            c.case_number
-                .as_ref()
-                .map(|n| n.raw.as_str())
-                .unwrap_or("-"),
-            c.date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-            c.charges.join("、")
-        );
-        if let Some(s) = &h.snippet {
-            println!("    {}", snippet_for_terminal(s));
-        }
-        if explain {
-            let e = &h.explain;
-            let pos = |p: Option<leian_engine::ListPosition>| {
-                p.map(|p| format!("#{} ({:.4})", p.rank, p.score))
-                    .unwrap_or_else(|| "-".into())
-            };
-            println!(
-                "    explain: mode {} | ranking {} ({}) | bm25 {} | dense {} | score {:.5}",
-                e.mode.as_str(),
-                e.ranking.as_str(),
-                e.ranker,
-                pos(e.bm25),
-                pos(e.dense),
-                e.fused
-            );
-            if let Some(l) = &e.legal {
-                let parts: Vec<String> = l
-                    .contributions
-                    .iter()
-                    .filter(|c| c.value != 0.0)
-                    .map(|c| {
-                        format!(
-                            "{} {:.2}×{:.2}={:+.3}",
-                            c.feature, c.value, c.weight, c.contribution
-                        )
-                    })
-                    .collect();
-                println!(
-                    "    charges {} {} | shared {} | {}",
-                    if l.charges_given { "given" } else { "inferred" },
-                    l.query_charges.join("、"),
-                    l.shared_charges.join("、"),
-                    parts.join("  ")
-                );
-            }
-        }
+    } else {
+        print!("{}", hits_text(hits, explain));
     }
     Ok(())
 }

@@ -83,7 +83,7 @@ pub(crate) fn serve_blocking(args: ServeArgs) -> Result<()> {
         println!("demo admin key ({DEMO_COURT}): {admin}");
         options.demo_key = Some(judge);
     }
-    let cases = engine.index().num_cases();
+    let cases = engine.num_cases();
     let mode = if engine.has_dense() {
         "hybrid"
     } else {

@@ -2,6 +2,7 @@
 //! guiding cases it cites. Read from JSON (API body, `leian check --file x.json`) or from a
 //! plain-text draft judgment.
 
+use crate::error::{ConsistencyError, Result};
 use leian_ingest::extract::find_sentence;
 use leian_ingest::{
     extract_case, normalize_law_name, parse_cn_int, CaseId, MainPenalty, Sentence, StatuteRef,
@@ -57,6 +58,20 @@ pub fn cited_guiding_numbers(text: &str) -> Vec<u32> {
 }
 
 impl Draft {
+    /// A draft as a file holds it: a JSON draft when the text is a JSON object, else a
+    /// plain-text draft judgment ([`Draft::from_text`]); an empty or malformed one is an
+    /// [`ConsistencyError::InvalidDraft`] saying why.
+    pub fn parse(text: &str) -> Result<Draft> {
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text)
+                .map_err(|e| ConsistencyError::InvalidDraft(format!("not a valid draft JSON: {e}")))
+        } else if text.trim().is_empty() {
+            Err(ConsistencyError::InvalidDraft("the draft is empty".into()))
+        } else {
+            Ok(Draft::from_text(text))
+        }
+    }
+
     /// A draft from plain text: charges, statutes and the sentence (when the draft already
     /// has a 判决如下 part) are extracted as from a judgment; facts are the facts section
     /// when one is found, else the whole text.
@@ -135,6 +150,22 @@ impl Draft {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_file_is_json_when_it_is_an_object_else_text_and_never_empty() {
+        let json = Draft::parse(r#"{"facts": "被告人窃取手机一部。", "charges": ["盗窃罪"]}"#)
+            .expect("json draft");
+        assert_eq!(json.charges, ["盗窃罪"]);
+        let text = Draft::parse("经审理查明，被告人窃取手机一部。本院认为，其行为已构成盗窃罪。")
+            .expect("text draft");
+        assert!(text.facts.contains("窃取手机"), "{}", text.facts);
+        for bad in ["  \n", "{\"facts\": 3"] {
+            assert!(matches!(
+                Draft::parse(bad),
+                Err(ConsistencyError::InvalidDraft(_))
+            ));
+        }
+    }
 
     #[test]
     fn guiding_citations_in_either_word_order_and_numerals() {

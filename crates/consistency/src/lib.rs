@@ -21,6 +21,7 @@ mod error;
 pub mod rule;
 pub mod stats;
 pub mod statutory;
+mod text;
 
 pub use check::{
     case_circumstances, charge_key, check, similar_decided, statutory_range, CheckOptions,

@@ -344,5 +344,4 @@ impl Engine {
         }
         chunk_sections(&sections, options)
     }
-
 }

@@ -35,7 +35,8 @@ pub use maintenance::{
     RebuildReport, RestoreReport,
 };
 pub use search::{
-    fuse, fusion, legal, ranked_text, ChunkScore, Explain, Filters, FloorRule, FusedHit, Fusion,
-    LegalExplain, LegalHit, LegalOptions, LegalQuery, LegalRanker, LegalRanking, ListPosition,
-    ListedCase, Query, Ran, RankedCase, Ranking, SearchMode, MAX_RANKED_CHARS,
+    fuse, fusion, hits_json, hits_text, legal, ranked_text, ChunkScore, Explain, Filters,
+    FloorRule, FusedHit, Fusion, LegalExplain, LegalHit, LegalOptions, LegalQuery, LegalRanker,
+    LegalRanking, ListPosition, ListedCase, Query, Ran, RankedCase, Ranking, SearchMode,
+    MAX_RANKED_CHARS,
 };

@@ -94,6 +94,19 @@ impl SettingScores {
             mean(&self.scm),
         )
     }
+
+    /// [`SettingScores::in_sample`] as the JSON line `eval bm25-cv --grid` prints.
+    pub fn in_sample_json(&self) -> serde_json::Value {
+        let (paper, corpus, scm) = self.in_sample();
+        serde_json::json!({
+            "in_sample": true,
+            "setting": Bm25Setting::of(&self.options),
+            "paper_ndcg30": paper.ndcg30,
+            "corpus_ndcg30": corpus.ndcg30,
+            "corpus_r100": corpus.recall100,
+            "scm_accuracy": scm,
+        })
+    }
 }
 
 /// Out-of-fold figures of a cross-validated choice.
@@ -114,6 +127,30 @@ pub struct CvReport {
     pub current_paper: Metrics,
     pub current_corpus: Metrics,
     pub current_scm_accuracy: f64,
+}
+
+/// The whole cross-validation: every setting of [`grid`] around the LeCaRD engine's BM25
+/// options, run on every query and triplet, then chosen fold by fold.
+pub fn run(
+    lecard: &leian_engine::Engine,
+    scm: &leian_engine::Engine,
+    queries: &[LecardQuery],
+    qrels: &Qrels,
+    triplets: &[ScmTriplet],
+    folds: usize,
+) -> Result<(Vec<SettingScores>, CvReport)> {
+    let lecard_index = lecard.index();
+    let scm_index = scm.index();
+    let data = Bm25CvData {
+        lecard: &lecard_index,
+        queries,
+        qrels,
+        scm: &scm_index,
+        triplets,
+    };
+    let scores = score_grid(&data, &grid(lecard_index.options()))?;
+    let report = cross_validate(&scores, folds);
+    Ok((scores, report))
 }
 
 /// Runs every setting on every query and triplet.

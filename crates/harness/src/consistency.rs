@@ -307,6 +307,97 @@ pub fn score(rows: &[Row], rule: &WarningRule) -> Score {
     }
 }
 
+/// The header of the evaluation's Markdown table.
+pub const TABLE_HEADER: &str = "| predictor | k | weight power | warning rule (min cases/far factor) | n | MAE months | within ±25 % | warning (false alarm) | warning where n ≥ min cases | notice |\n|---|---|---|---|---|---|---|---|---|---|\n";
+
+/// One row of the evaluation's table.
+pub fn table_row(name: &str, k: &str, power: &str, rule: &WarningRule, s: &Score) -> String {
+    format!(
+        "| {name} | {k} | {power} | {}/×{} | {} | {:.2} | {:.1}% | {:.1}% | {:.1}% of {} | {:.1}% |\n",
+        rule.min_cases,
+        rule.far_factor,
+        s.n,
+        s.mae,
+        s.within_25 * 100.0,
+        s.warning * 100.0,
+        s.warning_can_warn * 100.0,
+        s.n_can_warn,
+        s.notice * 100.0
+    )
+}
+
+/// The baseline's row and the check's row for one set of neighbours and one rule.
+pub fn predictor_rows(
+    cases: &[Labelled],
+    found: &[Option<Neighbours>],
+    charge_match: ChargeMatch,
+    power: f64,
+    asked: &Asked,
+) -> String {
+    let rule = &asked.rule;
+    let groups = charge_groups(cases, charge_match, rule.min_cases);
+    table_row(
+        "per-charge median",
+        "all",
+        "-",
+        rule,
+        &score(&baseline_rows(cases, found, &groups, rule), rule),
+    ) + &table_row(
+        "the check (weighted median)",
+        &asked.k.to_string(),
+        &power.to_string(),
+        rule,
+        &score(&check_rows(cases, found, &groups, power, rule), rule),
+    )
+}
+
+/// The rows of a sweep around `asked` (whose neighbours `found` are reused): the check at
+/// other k and weighting powers, then both predictors under other warning rules.
+pub fn sweep_rows(
+    engine: &Engine,
+    cases: &[Labelled],
+    asked: &Asked,
+    found: &[Option<Neighbours>],
+    power: f64,
+) -> Result<String> {
+    let rule = asked.rule;
+    let mut out = String::new();
+    // the baseline's groups depend on the rule, not on k
+    let groups = charge_groups(cases, asked.charge_match, rule.min_cases);
+    for k in [1, 3, 5, 10, 20, 50] {
+        let other;
+        let found_k = if k == asked.k {
+            found
+        } else {
+            other = neighbours(engine, cases, &Asked { k, ..*asked })?;
+            &other[..]
+        };
+        for p in [0.0, 1.0, 2.0, 4.0] {
+            out += &table_row(
+                "the check (weighted median)",
+                &k.to_string(),
+                &p.to_string(),
+                &rule,
+                &score(&check_rows(cases, found_k, &groups, p, &rule), &rule),
+            );
+        }
+    }
+    for min_cases in [3, 5, 8] {
+        for far_factor in [1.5, 2.0, 3.0] {
+            let r = WarningRule {
+                min_cases,
+                far_factor,
+                ..rule
+            };
+            // the rule's min cases also decides when the check prefers the exact set
+            let with_rule = Asked { rule: r, ..*asked };
+            let found_r = neighbours(engine, cases, &with_rule)?;
+            out += &predictor_rows(cases, &found_r, asked.charge_match, power, &with_rule);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,11 +19,11 @@
 
 use crate::error::{HarnessError, Result};
 use crate::lecard::LecardQuery;
+use leian_engine::Filters;
 use leian_engine::{Engine, FloorRule, LegalQuery, Query, RankedCase};
 use leian_eval::cv::fold_assignment;
 use leian_eval::Qrels;
 use leian_index::Coverage;
-use leian_engine::Filters;
 use leian_ingest::{lecard_case_id, AuthorityTier, CaseId};
 use std::collections::HashSet;
 use std::path::Path;
@@ -116,7 +116,10 @@ impl FloorReport {
                 "| keyword queries left without an on-topic hit | {:.3} |",
                 self.keyword_queries_emptied
             ),
-            format!("| unrelated-slice hits passing | {:.3} |", self.unrelated_pass),
+            format!(
+                "| unrelated-slice hits passing | {:.3} |",
+                self.unrelated_pass
+            ),
             format!("| off-topic hits passing | {:.3} |", self.off_topic_pass),
             format!(
                 "| off-topic queries answered with any hit | {} / {} |",
@@ -544,6 +547,17 @@ pub struct GuidingRecall {
     pub with_guiding_on_point: usize,
     /// Of those, the ones where such a guiding case passes the floor.
     pub passing: usize,
+}
+
+impl GuidingRecall {
+    /// The two rows `leian eval floor --cail` adds to the floor's table.
+    pub fn markdown_rows(&self) -> String {
+        format!(
+            "| CAIL2018 facts with a guiding case on point in the top 10 | {} / {} |\n\
+             | ... where it passes the floor | {} / {} |\n",
+            self.with_guiding_on_point, self.queries, self.passing, self.with_guiding_on_point
+        )
+    }
 }
 
 /// Reads CAIL2018 facts (`{id, fact, charges}` a line) as (fact, charges with `罪`).

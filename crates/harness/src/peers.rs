@@ -36,53 +36,96 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
     }
 }
 
+// With the `cli` feature these are the command's arguments themselves (`leian
+// bench-peers …`), so each benchmark's inputs are declared once.
+
 /// `leian bench-peers bm25`.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct Bm25Peers {
     /// Index built with `leian ingest` from the `leian gen` file.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub index: PathBuf,
     /// The `leian gen` file the index was built from (exported tokenised for the peers).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub cases: Option<PathBuf>,
     /// How many queries: facts of generated cases that are not in the corpus.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 200))]
     pub queries: u64,
+    /// Seed of the query cases (any; they are drawn from ids the corpus never uses).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 8))]
     pub seed: u64,
     /// Directory for corpus.tok, queries.jsonl and leian-bm25.json.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub out_dir: PathBuf,
 }
 
-/// `leian bench-peers hnsw`.
+/// `leian bench-peers hnsw`: HNSW recall@10 and queries/s over shared .fvecs files.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct HnswPeers {
+    #[cfg_attr(feature = "cli", arg(long))]
     pub base: PathBuf,
+    #[cfg_attr(feature = "cli", arg(long))]
     pub queries: PathBuf,
     /// Exact top-k neighbours of each query (row ids into `base`), `.ivecs`.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub gt: PathBuf,
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 16))]
     pub m: usize,
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 200))]
     pub ef_construction: usize,
     /// `ef_search` values to sweep, comma-separated.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "16,32,64,128,256,512"))]
     pub ef: String,
+    /// Threads that build the graph (searches run one at a time on one thread).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1))]
     pub threads: usize,
+    /// Passes over the queries per `ef`; the median rate is reported.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 3))]
     pub repeat: usize,
+    /// Label of this configuration in the report.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "leian"))]
     pub label: String,
+    #[cfg_attr(feature = "cli", arg(long))]
     pub out: PathBuf,
 }
 
 /// `leian bench-peers hybrid` (the engine is opened by the caller, with its model).
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct HybridPeers {
+    /// An index with vectors (e.g. a copy of index/lecard).
+    #[cfg_attr(feature = "cli", arg(long))]
     pub index: PathBuf,
+    /// LeCaRD query file (`fact` per line).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, default_value = "../shared/data/lecard/queries.dev.jsonl")
+    )]
     pub queries: PathBuf,
+    /// How many queries (each embedding costs ~0.1–0.5 s here).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 16))]
     pub n: usize,
+    #[cfg_attr(feature = "cli", arg(long))]
     pub out: PathBuf,
 }
 
-/// `leian bench-peers shards`.
+/// `leian bench-peers shards`: scatter-gather over shard indexes vs one index.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct ShardsPeers {
+    /// The index holding every case.
+    #[cfg_attr(feature = "cli", arg(long))]
     pub whole: PathBuf,
+    /// Indexes that together hold the same cases (each a disjoint part).
+    #[cfg_attr(feature = "cli", arg(long, num_args = 1.., required = true))]
     pub shards: Vec<PathBuf>,
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 100))]
     pub queries: u64,
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 8))]
     pub seed: u64,
+    #[cfg_attr(feature = "cli", arg(long))]
     pub out: PathBuf,
 }
 

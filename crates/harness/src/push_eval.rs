@@ -61,6 +61,66 @@ pub struct PushQuality {
     pub dump: Option<String>,
 }
 
+impl PushQuality {
+    /// Both passes as the Markdown tables `leian eval push` prints (`mode`: how the
+    /// engine ranked, e.g. hybrid or BM25-only).
+    pub fn markdown(&self, mode: &str) -> String {
+        let d = PushOptions::default();
+        let header = "| threshold | pushes per pending case | recall of grade-3 | precision (grade ≥ 2) |\n|---|---|---|---|";
+        let rows = |pass: &[(f32, Tally)]| {
+            pass.iter()
+                .map(|(t, tally)| {
+                    let label = if *t == d.threshold {
+                        " (default for decided cases)"
+                    } else if *t == d.authority_threshold {
+                        " (default for guiding/typical)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "| {t:.2}{label} | {:.1} | {:.3} | {:.3} |\n",
+                        tally.per_query(self.queries),
+                        tally.recall(self.grade3_total),
+                        tally.precision(),
+                    )
+                })
+                .collect::<String>()
+        };
+        format!(
+            "push quality on LeCaRD dev: {} queries as pending cases, {} candidates as decided cases, {} grade-3 labels; {mode}\n\
+             \nregister (forward: top {} engine hits scored, at most {} similar cases pushed per pending case; {:.1} s)\n\n\
+             {header}\n{}\
+             \ningest (reverse: each candidate matched against the open pending cases as a new guiding case would be, no cap; {:.1} s)\n\n\
+             {header}\n{}",
+            self.queries,
+            self.candidates,
+            self.grade3_total,
+            d.candidate_depth,
+            d.max_similar,
+            self.forward_secs,
+            rows(&self.forward),
+            self.reverse_secs,
+            rows(&self.reverse),
+        )
+    }
+}
+
+impl ReverseBench {
+    /// The row of `leian bench --push`'s table.
+    pub fn row(&self) -> String {
+        format!(
+            "| reverse match one new guiding case against {} pending cases | {} new cases × 3 | median {:.2} ms, p99 {:.2} ms; median {:.0} pending cases reached (threshold {}); index built in {:.2} s |",
+            self.pending_cases,
+            self.new_cases,
+            self.median_ms,
+            self.p99_ms,
+            self.median_reached,
+            self.threshold,
+            self.build_secs
+        )
+    }
+}
+
 /// The pending case a LeCaRD query makes.
 fn pending_of(q: &LecardQuery) -> PendingCase {
     PendingCase {

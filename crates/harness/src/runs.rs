@@ -207,6 +207,80 @@ pub fn eval_lecard(
     Ok(out)
 }
 
+/// What `leian eval lecard` runs without `--legal`: the engine's ranking of every query.
+#[derive(Debug, Clone)]
+pub struct LecardEval<'a> {
+    /// The index dir (its query-vector cache is used with a model).
+    pub index_dir: &'a Path,
+    pub queries: &'a Path,
+    pub qrels: &'a Qrels,
+    /// Mode, fusion and ranking of every query (its text and charges come from the file).
+    pub template: &'a Query,
+    pub protocol: Protocol,
+    /// Charges inferred from the facts instead of the queries' own.
+    pub no_charges: bool,
+    /// Every mode and a fusion grid under both protocols instead (fusion ranking).
+    pub sweep: bool,
+    /// Also write the run (not under `sweep`) as a TREC run file.
+    pub run_out: Option<&'a Path>,
+}
+
+/// The metrics of an [`LecardEval`], a JSON line each (one, or one per sweep setting and
+/// protocol), saying what ran.
+pub fn eval_lecard_fusion(engine: &Engine, e: &LecardEval<'_>) -> Result<Vec<serde_json::Value>> {
+    let queries = crate::lecard::read_queries(e.queries)?;
+    let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
+    let vectors = if e.template.mode == SearchMode::Bm25 && !e.sweep {
+        vec![None; queries.len()]
+    } else {
+        cached_query_vectors(engine, e.index_dir, &texts)?
+    };
+    let mut lines = Vec::new();
+    if e.sweep {
+        for protocol in [Protocol::Paper, Protocol::Corpus] {
+            for (mode, fusion) in sweep_settings(engine.has_dense()) {
+                let template = Query {
+                    mode,
+                    fusion,
+                    ranking: leian_engine::Ranking::Fusion,
+                    ..Query::new("", 1)
+                };
+                let run = rank_lecard(
+                    engine, &template, &queries, &vectors, e.qrels, protocol, false,
+                )?;
+                let mut out = serde_json::to_value(evaluate(e.qrels, &run, protocol))?;
+                out["protocol"] = serde_json::json!(protocol_name(protocol));
+                out["mode"] = serde_json::json!(mode.as_str());
+                out["fusion"] = serde_json::to_value(fusion)?;
+                lines.push(out);
+            }
+        }
+        return Ok(lines);
+    }
+    let run = rank_lecard(
+        engine,
+        e.template,
+        &queries,
+        &vectors,
+        e.qrels,
+        e.protocol,
+        e.no_charges,
+    )?;
+    if let Some(path) = e.run_out {
+        write_trec_run(path, &run)?;
+    }
+    let mut out = serde_json::to_value(evaluate(e.qrels, &run, e.protocol))?;
+    out["protocol"] = serde_json::json!(protocol_name(e.protocol));
+    let ran = engine.ran_with_text(e.template);
+    out["mode"] = serde_json::json!(ran.mode.as_str());
+    out["ranking"] = serde_json::json!(ran.ranking.as_str());
+    out["ranker"] = serde_json::json!(ran.ranker);
+    out["charges"] = serde_json::json!(if e.no_charges { "inferred" } else { "given" });
+    out["fusion"] = serde_json::to_value(e.template.fusion)?;
+    lines.push(out);
+    Ok(lines)
+}
+
 pub fn train_queries(rankings: &[(String, LegalRanking)], qrels: &Qrels) -> Vec<TrainQuery> {
     rankings
         .iter()

@@ -1,8 +1,8 @@
 //! CAIL2019-SCM: for each triplet, is B or C more similar to A?
 
 use crate::error::{HarnessError, Result};
+use leian_engine::{Engine, Fusion, LegalRanker, LoadOptions, Query, Ranking, SearchMode};
 use leian_index::{CaseIndex, Filters, SearchRequest};
-use leian_engine::{Engine, LoadOptions};
 use leian_ingest::{CaseId, Format, ScmTriplet};
 use std::path::Path;
 
@@ -60,6 +60,51 @@ pub fn ensure_indexed(
         .into_iter()
         .filter(|id| id.as_str().starts_with("scm:"))
         .collect())
+}
+
+/// `leian eval scm`: the engine's accuracy on the triplets, one JSON line per setting —
+/// `Some((mode, fusion))` with the template's ranking, or (`None`) every setting of the
+/// sweep with the fusion ranking — each saying what ran.
+pub fn eval_scm(
+    engine: &Engine,
+    index_dir: &Path,
+    triplets: &[ScmTriplet],
+    scm_ids: &[CaseId],
+    template: &Query,
+    setting: Option<(SearchMode, Fusion)>,
+    legal: Option<&LegalRanker>,
+) -> Result<Vec<serde_json::Value>> {
+    let texts: Vec<&str> = triplets.iter().map(|t| t.a.as_str()).collect();
+    let vectors = match setting {
+        Some((SearchMode::Bm25, _)) => vec![None; triplets.len()],
+        _ => crate::runs::cached_query_vectors(engine, index_dir, &texts)?,
+    };
+    let (settings, ranking) = match setting {
+        Some(s) => (vec![s], template.ranking),
+        None => (
+            crate::runs::sweep_settings(engine.has_dense()),
+            Ranking::Fusion,
+        ),
+    };
+    let mut lines = Vec::new();
+    for (mode, fusion) in settings {
+        let template = Query {
+            mode,
+            fusion,
+            ranking,
+            ..template.clone()
+        };
+        let accuracy = engine_accuracy(engine, triplets, scm_ids, &template, legal, &vectors)?;
+        lines.push(serde_json::json!({
+            "accuracy": accuracy,
+            "triplets": triplets.len(),
+            "mode": engine.ran_with_text(&template).mode.as_str(),
+            "fusion": fusion,
+            "ranker": legal.map(|r| r.model.source.clone()),
+            "chunk_score": legal.map(|r| r.options.chunk_score),
+        }));
+    }
+    Ok(lines)
 }
 
 /// Whether B ranks above C in `ranked` (A itself left out); ties and absent ones go to

@@ -40,6 +40,28 @@ fn holds(a: &AllowedPenalty, term: u32) -> bool {
         && a.max_months.is_none_or(|hi| term <= hi)
 }
 
+impl RangeCoverage {
+    /// The figures and every row outside its range, as `leian eval statutory` prints them.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "one-charge CAIL2018 rows with a term: {}; with a derived range: {}; outside it: {}\n",
+            self.rows,
+            self.with_range,
+            self.outside.len()
+        );
+        for o in &self.outside {
+            out += &format!(
+                "  {} {} ({}) {} months; allowed: {}\n",
+                o.id, o.charge, o.article, o.term_months, o.allowed
+            );
+        }
+        if !self.no_range.is_empty() {
+            out += &format!("charges without a range: {}\n", self.no_range.join("、"));
+        }
+        out
+    }
+}
+
 /// Checks every one-charge CAIL2018 row with a term (the term of 有期徒刑, 拘役 or 管制
 /// in months: any kind a band allows may hold it).
 pub fn coverage(engine: &Engine, cail: &Path) -> Result<RangeCoverage> {

@@ -248,6 +248,26 @@ const CIRCUMSTANCES: &[(&str, bool)] = &[
 
 /// Builds case `n` of the corpus of one seed: every case has its own stream, so any slice
 /// of the corpus can be produced alone and the output does not depend on the order.
+/// Writes cases `0..count` of `generator` to `out` as native JSON lines; the bytes written.
+pub fn write_jsonl(generator: &Generator, count: u64, out: &Path) -> Result<u64> {
+    use std::io::Write as _;
+    let io = |source| HarnessError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = 0u64;
+    for n in 0..count {
+        let line = serde_json::to_string(&generator.case(n))?;
+        bytes += line.len() as u64 + 1;
+        w.write_all(line.as_bytes()).map_err(io)?;
+        w.write_all(b"\n").map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    Ok(bytes)
+}
+
 pub struct Generator {
     seed: u64,
     quotes: HashMap<u32, String>,

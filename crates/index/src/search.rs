@@ -188,6 +188,15 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Checks what no index can answer (a year range that ends before it starts); the
+    /// one rule for every caller, in words naming the fields.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match (self.year_from, self.year_to) {
+            (Some(a), Some(b)) if a > b => Err(format!("year_from {a} is after year_to {b}")),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether no filter is set.
     pub fn is_empty(&self) -> bool {
         self == &Filters::default()
@@ -817,6 +826,19 @@ mod tests {
     use super::*;
     use crate::case_index::tests::case;
     use leian_ingest::{GuidingInfo, JudgmentDate};
+
+    #[test]
+    fn a_year_range_that_ends_before_it_starts_is_refused() {
+        let f = |year_from, year_to| Filters {
+            year_from,
+            year_to,
+            ..Filters::default()
+        };
+        assert!(f(Some(2020), Some(2022)).check().is_ok());
+        assert!(f(Some(2022), None).check().is_ok());
+        let err = f(Some(2023), Some(2021)).check().expect_err("backwards");
+        assert_eq!(err, "year_from 2023 is after year_to 2021");
+    }
 
     /// Five fictional cases with distinct filter values.
     fn fixture() -> (tempfile::TempDir, CaseIndex) {

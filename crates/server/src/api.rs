@@ -1,8 +1,8 @@
 //! Request and response bodies of the JSON API, and how engine results become them.
 
 use crate::error::{AppError, Result};
-use leian_engine::{Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
 use leian_engine::Filters;
+use leian_engine::{Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CourtLevel, StatuteRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -211,14 +211,7 @@ fn parse_all<T>(values: &[String], what: &str, parse: fn(&str) -> Option<T>) -> 
 
 impl FilterParams {
     pub(crate) fn to_filters(&self) -> Result<Filters> {
-        if let (Some(a), Some(b)) = (self.year_from, self.year_to) {
-            if a > b {
-                return Err(AppError::InvalidRequest(format!(
-                    "year_from {a} is after year_to {b}"
-                )));
-            }
-        }
-        Ok(Filters {
+        let filters = Filters {
             tiers: parse_all(&self.tiers, "tier", AuthorityTier::parse)?,
             categories: parse_all(&self.categories, "category", CaseCategory::parse)?,
             charges: self.charges.iter().map(|c| normalize_width(c)).collect(),
@@ -228,7 +221,9 @@ impl FilterParams {
             year_from: self.year_from,
             year_to: self.year_to,
             ids: None,
-        })
+        };
+        filters.check().map_err(AppError::InvalidRequest)?;
+        Ok(filters)
     }
 }
 
@@ -272,16 +267,11 @@ impl SearchBody {
             )));
         }
         let fusion = match (self.alpha, self.rrf_k) {
-            (Some(a), _) if !(0.0..=1.0).contains(&a) => {
-                return Err(AppError::InvalidRequest("alpha must be in 0..=1".into()))
-            }
-            (Some(alpha), _) => Fusion::Weighted { alpha },
-            (None, Some(k)) if !(k > 0.0 && k.is_finite()) => {
-                return Err(AppError::InvalidRequest("rrf_k must be positive".into()))
-            }
-            (None, Some(k)) => Fusion::Rrf { k },
-            (None, None) => Query::DEFAULT_FUSION,
-        };
+            (Some(alpha), _) => Fusion::weighted(alpha),
+            (None, Some(k)) => Fusion::rrf(k),
+            (None, None) => Ok(Query::DEFAULT_FUSION),
+        }
+        .map_err(AppError::InvalidRequest)?;
         // the facts are the query; charges and statutes feed the legal ranking, and are
         // searched as text only when there are no facts
         let query_text = normalize_width(&self.query).trim().to_string();

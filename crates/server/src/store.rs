@@ -210,6 +210,19 @@ impl Store {
         Store::open(&index_dir.join(DB_FILE))
     }
 
+    /// The store of an existing index dir (one holding `CURRENT`): refuses a dir with no
+    /// index, so a mistyped path makes no empty index with a key nobody serves.
+    pub fn open_existing(index_dir: &Path) -> Result<Store> {
+        if !index_dir.join("CURRENT").is_file() {
+            return Err(AppError::NotFound(format!(
+                "{} holds no leian index (no CURRENT file): pass the index dir `leian serve` \
+                 uses, or ingest cases into it first",
+                index_dir.display()
+            )));
+        }
+        Store::open_in(index_dir)
+    }
+
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;

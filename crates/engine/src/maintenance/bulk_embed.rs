@@ -11,7 +11,7 @@ use crate::error::{EngineError, Result};
 use crate::key::doc_key;
 use crate::Engine;
 use leian_embed::{ChunkOptions, Embedder, EmbedderOptions, EmbeddingCache, Precision};
-use leian_ingest::{Case, CaseId};
+use leian_ingest::{read_path, Case, CaseId, Format, Item, RecordError};
 use std::path::PathBuf;
 
 /// Shard `index` of `count` (`0/2`, `1/2`).
@@ -70,6 +70,26 @@ pub struct EmbedJobStats {
     pub chunks: usize,
     /// Chunks computed (the rest were in the part file already).
     pub computed: usize,
+}
+
+/// The cases of every path (statutes left out), each record that cannot be read told to
+/// `skipped` (file:line) and left out.
+pub fn read_cases(
+    paths: &[PathBuf],
+    format: Format,
+    skipped: &mut dyn FnMut(&RecordError),
+) -> Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    for path in paths {
+        for record in read_path(path, format)? {
+            match record {
+                Ok(Item::Case(case)) => cases.push(*case),
+                Ok(Item::Statute(_)) => {}
+                Err(e) => skipped(&e),
+            }
+        }
+    }
+    Ok(cases)
 }
 
 /// Embeds the cases of `job.shard` from `cases` into the part file; cases of other

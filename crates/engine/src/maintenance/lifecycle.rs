@@ -7,12 +7,12 @@
 //! live by rewriting `CURRENT` atomically. It holds the writer lock throughout, so no
 //! ingest is lost between the copy and the switch (ingests wait for it).
 
-use crate::engine::Engine;
-use crate::error::{EngineError, Result};
 use super::generation::{
     collect_garbage, io_err, lock_writer, poisoned, reserve_generation, verify_generation,
     Generation, READERS_FILE, WRITER_LOCK_FILE,
 };
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
 use crate::key::doc_key;
 use crate::model::DenseModel;
 use leian_index::{
@@ -55,6 +55,30 @@ pub struct RebuildProgress {
     pub cases_per_s: f64,
     /// Seconds left at the current rate (unknown before the first batch).
     pub eta_s: Option<f64>,
+}
+
+impl RebuildProgress {
+    /// A line for a log at about every tenth of the cases (and at the last), `None` in
+    /// between: what a rebuild says where no progress bar can be drawn.
+    pub fn milestone(&self) -> Option<String> {
+        if self.phase != RebuildPhase::Cases || self.total == 0 {
+            return None;
+        }
+        let step = (self.total / 10).max(1);
+        // progress comes after every batch of REBUILD_BATCH cases, so a step is met within
+        // one batch of it
+        (self.done % step < REBUILD_BATCH as u64 || self.done == self.total).then(|| {
+            format!(
+                "rebuild {}: {}/{} cases ({:.0} %), {:.0} cases/s, eta {}",
+                self.generation,
+                self.done,
+                self.total,
+                self.percent,
+                self.cases_per_s,
+                self.eta_s.map_or("?".into(), |s| format!("{s:.0} s"))
+            )
+        })
+    }
 }
 
 /// How to rebuild.
@@ -112,6 +136,52 @@ pub struct IndexStats {
     pub last_commit_at: u64,
     /// The newest lines of the source manifest.
     pub recent_sources: Vec<String>,
+}
+
+/// In words, as `leian stats` prints it.
+impl std::fmt::Display for IndexStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let counts = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(f, "index {}", self.index_dir)?;
+        writeln!(
+            f,
+            "live generation {} ({}), {} cases, {} statutes, model {}",
+            self.generation,
+            self.generation_name,
+            self.cases,
+            self.statutes,
+            self.model_id.as_deref().unwrap_or("none")
+        )?;
+        writeln!(f, "tiers: {}", counts(&self.tiers))?;
+        writeln!(f, "categories: {}", counts(&self.categories))?;
+        writeln!(f, "court levels: {}", counts(&self.court_levels))?;
+        for g in &self.generations {
+            writeln!(
+                f,
+                "  {}{} cases {} size {:.1} MiB",
+                g.name,
+                if g.live { " (live)" } else { "" },
+                g.case_count.map_or("?".into(), |n| n.to_string()),
+                g.bytes as f64 / 1048576.0
+            )?;
+        }
+        writeln!(
+            f,
+            "disk {:.1} MiB; commits {}; last commit at {} (unix)",
+            self.disk_bytes as f64 / 1048576.0,
+            self.commit_seq,
+            self.last_commit_at
+        )?;
+        for s in &self.recent_sources {
+            writeln!(f, "  source: {s}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a backup wrote.
@@ -742,6 +812,16 @@ mod tests {
         );
         assert_eq!(report.cases, 3);
         assert_eq!(engine.generation(), "gen-000002");
+        assert_eq!((engine.generation_number(), engine.num_cases()), (2, 3));
+        // stats say the same, in words as well
+        let stats = engine.stats().expect("stats");
+        assert_eq!((stats.generation, stats.cases), (2, 3));
+        let text = stats.to_string();
+        assert!(
+            text.contains("live generation 2 (gen-000002), 3 cases"),
+            "{text}"
+        );
+        assert!(text.contains("gen-000002 (live) cases 3"), "{text}");
         assert_eq!(ids(&engine, "醉酒驾驶"), before);
         assert!(steps > 0, "progress is reported");
         // another writer holds the lock: a rebuild that may not wait says so

@@ -233,7 +233,11 @@ mod tests {
         let lines = [
             native("t:1", "被告人甲在超市窃取手机一部。", ""),
             "{not json".to_string(),
-            native("t:2", "被告人乙醉酒驾驶机动车。", r#","visible_to":["某甲法院"]"#),
+            native(
+                "t:2",
+                "被告人乙醉酒驾驶机动车。",
+                r#","visible_to":["某甲法院"]"#,
+            ),
             native("t:3", "被告人丙冒充客服骗取钱款。", ""),
         ];
         std::fs::write(&input, lines.join("\n")).expect("write input");
@@ -257,9 +261,17 @@ mod tests {
             .expect("load");
         assert_eq!((summary.cases, summary.skipped), (3, 1));
         assert_eq!(told.files, [(input.clone(), 4)]);
-        assert_eq!(told.committed, [2, 3], "a commit every 2 cases, then the rest");
+        assert_eq!(
+            told.committed,
+            [2, 3],
+            "a commit every 2 cases, then the rest"
+        );
         assert_eq!(told.skipped.len(), 1);
-        assert!(told.skipped[0].contains("cases.jsonl:2"), "{:?}", told.skipped);
+        assert!(
+            told.skipped[0].contains("cases.jsonl:2"),
+            "{:?}",
+            told.skipped
+        );
         assert_eq!(ids(&engine, "冒充客服"), ["t:3"]);
         // every case got a restriction: its own, else the load's
         assert_eq!(summary.restricted, 3);

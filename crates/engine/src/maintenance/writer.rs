@@ -44,7 +44,6 @@ impl Engine {
             _lock: lock,
         })
     }
-
 }
 
 /// What a commit embedded.
@@ -257,8 +256,10 @@ mod tests {
         });
         assert!(seen, "the other engine never saw the commit");
         // a commit releases the writer lock (one writer across processes, held until then)
-        assert!(crate::maintenance::generation::lock_writer(dir.path(), false)
-            .expect("lock")
-            .is_some());
+        assert!(
+            crate::maintenance::generation::lock_writer(dir.path(), false)
+                .expect("lock")
+                .is_some()
+        );
     }
 }

@@ -19,6 +19,26 @@ pub enum Fusion {
     Weighted { alpha: f32 },
 }
 
+impl Fusion {
+    /// Weighted fusion; `alpha` must be within 0..=1 (the one rule for every caller).
+    pub fn weighted(alpha: f32) -> Result<Fusion, String> {
+        if (0.0..=1.0).contains(&alpha) {
+            Ok(Fusion::Weighted { alpha })
+        } else {
+            Err(format!("alpha must be in 0..=1, got {alpha}"))
+        }
+    }
+
+    /// Reciprocal rank fusion; `k` must be positive and finite.
+    pub fn rrf(k: f32) -> Result<Fusion, String> {
+        if k > 0.0 && k.is_finite() {
+            Ok(Fusion::Rrf { k })
+        } else {
+            Err(format!("rrf_k must be positive, got {k}"))
+        }
+    }
+}
+
 /// Where a fused document stood in one input list.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ListPosition {
@@ -100,6 +120,17 @@ pub fn fuse(bm25: &[(CaseId, f32)], dense: &[(CaseId, f32)], fusion: Fusion) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fusion_settings_outside_their_range_are_refused_in_words() {
+        assert_eq!(Fusion::weighted(0.3), Ok(Fusion::Weighted { alpha: 0.3 }));
+        assert!(Fusion::weighted(1.5).is_err_and(|e| e.contains("alpha")));
+        assert!(Fusion::weighted(f32::NAN).is_err());
+        assert_eq!(Fusion::rrf(60.0), Ok(Fusion::Rrf { k: 60.0 }));
+        for k in [0.0, -1.0, f32::INFINITY] {
+            assert!(Fusion::rrf(k).is_err_and(|e| e.contains("rrf_k")), "{k}");
+        }
+    }
 
     fn list(items: &[(&str, f32)]) -> Vec<(CaseId, f32)> {
         items.iter().map(|(id, s)| (CaseId::new(*id), *s)).collect()

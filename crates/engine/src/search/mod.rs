@@ -11,10 +11,12 @@ mod floor;
 pub mod fusion;
 pub mod legal;
 mod query;
+mod render;
 mod run;
 
 pub use floor::FloorRule;
 pub use fusion::{fuse, FusedHit, Fusion, ListPosition};
 pub use legal::{ChunkScore, LegalHit, LegalOptions, LegalQuery, LegalRanker, LegalRanking};
 pub use query::{ranked_text, Filters, Query, Ranking, SearchMode, MAX_RANKED_CHARS};
+pub use render::{hits_json, hits_text};
 pub use run::{Explain, LegalExplain, ListedCase, Ran, RankedCase};

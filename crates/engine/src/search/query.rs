@@ -73,7 +73,6 @@ impl std::str::FromStr for Ranking {
     }
 }
 
-
 /// Longest query text the ranking reads, in characters. BM25 keeps the 1,024 best
 /// terms of a query and e5 reads its first 512 tokens, so text past this adds cost and no
 /// ranking: a 200,000-character paste costs what a 6,000-character one does.
@@ -159,7 +158,6 @@ impl Query {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,6 @@ pub struct Ran {
     pub floor: Option<f32>,
 }
 
-
 /// Why a hit ranks where it does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explain {
@@ -84,7 +83,6 @@ pub struct RankedCase {
     /// The generation that answered (all hits of one search share it).
     pub generation: u32,
 }
-
 
 /// A case of a filter-only listing ([`Engine::newest`]), with the start of its facts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
