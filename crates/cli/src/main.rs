@@ -1,5 +1,8 @@
-//! The `leian` binary: the command line over the engine crates (ingest, index, embed,
-//! eval). All `anyhow` lives here; the libraries have typed errors.
+//! The `leian` binary: the command line over the crates — it parses arguments, makes one
+//! call into the crate that owns the work (`leian-engine` for search and index
+//! maintenance, `leian-harness` for evaluations and benchmarks, `leian-consistency`,
+//! `leian-push`, `leian-server`) and prints what comes back. It computes nothing itself.
+//! All `anyhow` lives here; the libraries have typed errors.
 
 mod bench;
 mod check;

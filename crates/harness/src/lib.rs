@@ -2,8 +2,10 @@
 //! evaluation data (LeCaRD under both protocols, CAIL2019-SCM triplets) and chooses every
 //! tuned value by k-fold cross-validation by query, reporting only out-of-fold figures.
 //!
-//! It reads data files and calls the engine crates' public APIs; it never changes an
-//! index, and the command line only parses arguments, calls it and prints.
+//! It reads data files and calls the engine crates' public APIs; it changes no index but
+//! the evaluation index it is given (loading the evaluation data into it), and the command
+//! line only parses arguments, calls it and prints. It also holds `leian bench`'s
+//! measurements (`bench`), the ranker's training (`train`) and the synthetic corpus.
 
 pub mod bench;
 pub mod bm25_cv;

@@ -60,7 +60,7 @@ pub fn train_ranker(engine: &Engine, setup: &TrainSetup<'_>) -> Result<TrainRepo
     let queries = read_queries(setup.queries)?;
     let texts: Vec<&str> = queries.iter().map(|q| q.fact.as_str()).collect();
     let vectors = cached_query_vectors(engine, setup.index_dir, &texts)?;
-    let ranker = LegalRanker::new(LinearRanker::hand_all(), setup.legal.clone());
+    let ranker = LegalRanker::new(LinearRanker::hand_all(), setup.legal);
     let template = Query::new("", 1);
     let mut by_protocol = Vec::new();
     for protocol in [Protocol::Corpus, Protocol::Paper] {

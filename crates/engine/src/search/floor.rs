@@ -77,3 +77,46 @@ pub(super) fn shares_given_charge(case: &Case, given: Option<&[String]>) -> bool
             .any(|g| !key(g).is_empty() && case.charges.iter().any(|c| key(c) == key(g)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leian_ingest::CaseId;
+
+    fn covers(share: f32, matched_words: f32, dense: Option<f32>) -> Coverage {
+        Coverage {
+            share,
+            matched_words,
+            dense,
+        }
+    }
+
+    #[test]
+    fn a_hit_passes_on_any_one_part_and_the_pass_mark_is_the_default_floor() {
+        let rule = FloorRule::WITH_MODEL;
+        assert!(rule.passes(covers(0.5, 0.0, None)), "share alone");
+        assert!(rule.passes(covers(0.0, 2.0, None)), "rare words alone");
+        assert!(rule.passes(covers(0.0, 0.0, Some(0.9))), "cosine alone");
+        assert!(!rule.passes(covers(0.49, 1.9, Some(0.80))));
+        // without vectors a cosine counts for nothing
+        assert!(!FloorRule::WORDS.passes(covers(0.0, 0.0, Some(0.99))));
+        assert_eq!(rule.relevance(covers(1.0, 10.0, Some(1.0))), 1.0);
+        assert_eq!(
+            FloorRule::WORDS.to_string(),
+            "share ≥ 0.45 or matched words ≥ 1.75"
+        );
+        assert!(rule.to_string().ends_with("or cosine ≥ 0.88"));
+    }
+
+    #[test]
+    fn only_a_charge_the_judge_gave_lets_a_hit_through() {
+        let mut case = Case::new(CaseId::new("c:1"));
+        case.charges = vec!["盗窃罪".into()];
+        assert!(shares_given_charge(&case, Some(&["盗窃罪".to_string()])));
+        assert!(!shares_given_charge(&case, Some(&["诈骗罪".to_string()])));
+        assert!(
+            !shares_given_charge(&case, None),
+            "inferred charges do not count"
+        );
+    }
+}

@@ -612,3 +612,129 @@ impl Engine {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_cases::{case, ids};
+    use crate::EngineOptions;
+
+    /// A BM25-only engine over three fictional cases (a guiding theft case among them).
+    fn engine(dir: &std::path::Path) -> Engine {
+        let engine = Engine::open(&EngineOptions {
+            index_dir: dir.to_path_buf(),
+            ..EngineOptions::default()
+        })
+        .expect("engine");
+        let mut w = engine.writer().expect("writer");
+        for (id, facts, charge, tier) in [
+            (
+                "s:1",
+                "被告人甲在超市趁店员不备窃取手机一部，价值三千元。",
+                "盗窃罪",
+                AuthorityTier::Other,
+            ),
+            (
+                "s:2",
+                "被告人乙在商场窃取他人手机一部，价值两千元。",
+                "盗窃罪",
+                AuthorityTier::Guiding,
+            ),
+            (
+                "s:3",
+                "被告人丙醉酒驾驶机动车在道路上行驶。",
+                "危险驾驶罪",
+                AuthorityTier::Other,
+            ),
+        ] {
+            let mut c = case(id, facts);
+            c.charges = vec![charge.into()];
+            c.tier = tier;
+            w.upsert(c).expect("upsert");
+        }
+        w.commit(&mut |_, _| {}).expect("commit");
+        engine
+    }
+
+    #[test]
+    fn ran_is_decided_once_hybrid_falls_back_and_a_listing_has_no_ranking_or_floor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(dir.path());
+        let q = Query::new("窃取手机", 10);
+        let ran = engine.ran(&q);
+        assert_eq!(ran.mode, SearchMode::Bm25, "no model: hybrid runs as BM25");
+        assert_eq!(ran.ranking, Ranking::Legal);
+        assert_eq!(ran.floor, Some(Query::DEFAULT_FLOOR));
+        // every hit says what ran
+        let hits = engine.search(&q).expect("search");
+        assert!(!hits.is_empty());
+        for h in &hits {
+            assert_eq!((h.explain.mode, h.explain.ranking), (ran.mode, ran.ranking));
+            assert_eq!(h.explain.ranker, ran.ranker);
+        }
+        let listing = engine.ran(&Query::new("", 10));
+        assert_eq!((listing.ranking, listing.floor), (Ranking::Fusion, None));
+        // dense alone, asked for, is an error without a model
+        let dense = Query {
+            mode: SearchMode::Dense,
+            ..Query::new("窃取手机", 10)
+        };
+        assert!(matches!(
+            engine.search(&dense),
+            Err(EngineError::DenseUnavailable(_))
+        ));
+    }
+
+    #[test]
+    fn similar_leaves_the_case_out_and_the_floor_answers_nothing_off_topic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(dir.path());
+        let similar: Vec<String> = engine
+            .similar(&CaseId::new("s:1"), &Query::new("", 10))
+            .expect("similar")
+            .into_iter()
+            .map(|h| h.id.to_string())
+            .collect();
+        assert_eq!(similar.first().map(String::as_str), Some("s:2"));
+        assert!(!similar.contains(&"s:1".to_string()));
+        assert!(matches!(
+            engine.similar(&CaseId::new("s:9"), &Query::new("", 10)),
+            Err(EngineError::CaseNotFound(_))
+        ));
+        // a query about something no case covers: nothing, rather than a guiding case
+        assert!(ids(&engine, "原告请求判令被告支付货款及违约金").is_empty());
+        let off = Query {
+            floor: None,
+            ..Query::new("原告请求判令被告支付货款及违约金", 10)
+        };
+        let unfloored = engine.search(&off).expect("search");
+        assert!(unfloored.iter().all(|h| h.relevance < Query::DEFAULT_FLOOR));
+    }
+
+    #[test]
+    fn authority_order_puts_the_guiding_case_first_and_newest_lists_by_filter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = engine(dir.path());
+        let q = Query {
+            authority_order: true,
+            ..Query::new("超市窃取手机", 10)
+        };
+        let hits = engine.search(&q).expect("search");
+        assert_eq!(hits.first().map(|h| h.id.as_str()), Some("s:2"));
+        let listed = engine
+            .newest(
+                &Filters {
+                    charges: vec!["危险驾驶".into()],
+                    ..Filters::default()
+                },
+                10,
+            )
+            .expect("newest");
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].case.id.as_str(), "s:3");
+        assert!(listed[0]
+            .excerpt
+            .as_deref()
+            .is_some_and(|e| e.contains("醉酒")));
+    }
+}
