@@ -85,8 +85,8 @@ pub(crate) fn run(args: IngestArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads `paths` with a progress bar on stderr (records read, then the embedding of each
-/// commit), each acknowledged commit on stdout and each skipped record on stderr
+/// Loads `paths` with a progress bar on stderr (bytes of each file read, and the embedding
+/// of each commit), each acknowledged commit on stdout and each skipped record on stderr
 /// (file:line: message) unless `quiet`.
 pub(crate) fn ingest_paths(
     engine: &Engine,
@@ -96,8 +96,10 @@ pub(crate) fn ingest_paths(
 ) -> Result<LoadSummary> {
     let bar = ProgressBar::hidden();
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut shown = Shown { bar, quiet };
     let summary = engine.load(paths, options, &mut shown)?;
@@ -113,12 +115,12 @@ struct Shown {
 }
 
 impl LoadObserver for Shown {
-    fn file(&mut self, path: &Path, records: usize) {
-        self.bar = ProgressBar::new(records as u64).with_style(self.bar.style());
+    fn file(&mut self, path: &Path, bytes: u64) {
+        self.bar = ProgressBar::new(bytes).with_style(self.bar.style());
         self.bar.set_message(path.display().to_string());
     }
-    fn record(&mut self) {
-        self.bar.inc(1);
+    fn record(&mut self, read: u64) {
+        self.bar.set_position(read);
     }
     fn skipped(&mut self, error: &RecordError) {
         if !self.quiet {

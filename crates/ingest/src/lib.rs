@@ -19,6 +19,6 @@ pub use extract::{extract_case, field_coverage, fill_from_text};
 pub use numerals::{parse_cn_int, parse_term_months};
 pub use reader::{
     case_from_native, lecard_case_id, read_path, read_scm_triplets, Format, Item, RecordError,
-    Records, ScmTriplet,
+    RecordStream, Records, ScmTriplet,
 };
 pub use statute::{find_statute_refs, normalize_law_name};

@@ -123,33 +123,294 @@ pub fn lecard_query_id(raw: &str) -> CaseId {
 /// Reads a file, or a directory recursively (in path order): `*.jsonl` with `format`
 /// (detected per file for `Auto`), `*.txt` as text judgments; other files — including
 /// `*.json`, which in data dirs is usually metadata, not one record a line — are skipped
-/// (name such a file explicitly to read it). `Err` only when `path` itself (or a file in it) cannot be read.
+/// (name such a file explicitly to read it). `Err` only when `path` itself (or a file in it)
+/// cannot be read. Holds every record: [`RecordStream`] reads the same one at a time.
 pub fn read_path(path: &Path, format: Format) -> Result<Records> {
-    let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut stream = RecordStream::open(path, format)?;
     let mut out = Vec::new();
-    if meta.is_dir() {
-        let mut files = Vec::new();
-        collect_files(path, &mut files)?;
-        files.sort();
-        for f in files {
-            let ext = f
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            match ext.as_str() {
-                "txt" => out.extend(read_file(&f, Format::Text)?),
-                "jsonl" if format != Format::Text => out.extend(read_file(&f, format)?),
-                _ => {}
-            }
-        }
-    } else {
-        out = read_file(path, format)?;
+    while let Some(record) = stream.next_record()? {
+        out.push(record);
     }
     Ok(out)
+}
+
+/// The records of a path (the files [`read_path`] reads, in its order) one at a time: a
+/// JSON-lines file is read line by line, so memory does not grow with the input; a text
+/// judgment or a file holding one JSON array is read whole.
+pub struct RecordStream {
+    files: std::vec::IntoIter<(PathBuf, Format)>,
+    current: Option<FileRecords>,
+}
+
+/// The file being read.
+struct FileRecords {
+    path: PathBuf,
+    size: u64,
+    /// Bytes of it read so far.
+    read: u64,
+    /// The format its lines are parsed in (decided from its first record for `Auto`).
+    format: Format,
+    /// LeCaRD queries get their own id space (see [`lecard_query_id`]).
+    lecard_queries: bool,
+    /// Lines still to read; `None` once the whole file was parsed at open.
+    lines: Option<std::io::BufReader<std::fs::File>>,
+    line: usize,
+    /// Records parsed and not yet returned (an SCM line makes three).
+    ready: std::collections::VecDeque<std::result::Result<Item, RecordError>>,
+}
+
+impl RecordStream {
+    /// Lists the files of `path` (nothing is read yet); `Err` when `path` cannot be read.
+    pub fn open(path: &Path, format: Format) -> Result<RecordStream> {
+        let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut files = Vec::new();
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            collect_files(path, &mut found)?;
+            found.sort();
+            for f in found {
+                let ext = f
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                match ext.as_str() {
+                    "txt" => files.push((f, Format::Text)),
+                    "jsonl" if format != Format::Text => files.push((f, format)),
+                    _ => {}
+                }
+            }
+        } else {
+            files.push((path.to_path_buf(), format));
+        }
+        Ok(RecordStream {
+            files: files.into_iter(),
+            current: None,
+        })
+    }
+
+    /// The next record (`Ok(None)` after the last); `Err` when a file cannot be opened or
+    /// read. A line that is not valid UTF-8 or JSON is a [`RecordError`] naming its line.
+    pub fn next_record(&mut self) -> Result<Option<std::result::Result<Item, RecordError>>> {
+        loop {
+            if let Some(file) = &mut self.current {
+                if let Some(record) = file.ready.pop_front() {
+                    return Ok(Some(record));
+                }
+                if file.read_line()? {
+                    continue;
+                }
+                self.current = None;
+            }
+            let Some((path, format)) = self.files.next() else {
+                return Ok(None);
+            };
+            self.current = Some(FileRecords::open(path, format)?);
+        }
+    }
+
+    /// The file being read, its size and the bytes of it read so far.
+    pub fn position(&self) -> Option<(&Path, u64, u64)> {
+        self.current
+            .as_ref()
+            .map(|f| (f.path.as_path(), f.size, f.read))
+    }
+}
+
+impl FileRecords {
+    fn open(path: PathBuf, format: Format) -> Result<FileRecords> {
+        use std::io::{BufRead, Read};
+        let io_at = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| IngestError::Io { path, source }
+        };
+        let file = std::fs::File::open(&path).map_err(io_at(&path))?;
+        let size = file.metadata().map_err(io_at(&path))?.len();
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let is_txt = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+        let mut f = FileRecords {
+            path,
+            size,
+            read: 0,
+            format,
+            lecard_queries: false,
+            lines: None,
+            line: 0,
+            ready: Default::default(),
+        };
+        let starts_array = reader
+            .fill_buf()
+            .map_err(io_at(&f.path))?
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            == Some(&b'[');
+        if f.format == Format::Text || (f.format == Format::Auto && is_txt) {
+            f.format = Format::Text;
+            let mut content = String::new();
+            reader
+                .read_to_string(&mut content)
+                .map_err(io_at(&f.path))?;
+            f.read = size;
+            f.ready.push_back(text_record(&f.path, &content));
+            return Ok(f);
+        }
+        if starts_array {
+            // a .json file holding one array: each element is a record (reported as line 0)
+            let mut content = String::new();
+            reader
+                .read_to_string(&mut content)
+                .map_err(io_at(&f.path))?;
+            f.read = size;
+            if f.format == Format::Auto {
+                f.format = detect_format(&f.path, &content);
+            }
+            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+            match serde_json::from_str::<Vec<Value>>(content.trim_start()) {
+                Ok(vs) => {
+                    for v in vs {
+                        f.push_parsed(0, Ok(v));
+                    }
+                }
+                Err(e) => f.push_parsed(0, Err(format!("invalid JSON array: {e}"))),
+            }
+            return Ok(f);
+        }
+        f.lines = Some(reader);
+        if f.format == Format::Auto {
+            // the first record's keys decide: read up to it, keep what was read
+            let mut first = None;
+            while first.is_none() && f.lines.is_some() {
+                match f.next_line()? {
+                    Some((n, Ok(text))) if !text.trim().is_empty() => first = Some((n, Ok(text))),
+                    Some((_, Ok(_))) => {}
+                    Some((n, Err(e))) => first = Some((n, Err(e))),
+                    None => break,
+                }
+            }
+            let detected_from = match &first {
+                Some((_, Ok(text))) => text.as_str(),
+                _ => "",
+            };
+            f.format = detect_format(&f.path, detected_from);
+            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+            if let Some((n, line)) = first {
+                f.push_line(n, line);
+            }
+        } else {
+            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+        }
+        Ok(f)
+    }
+
+    /// The next line (1-based number, text or why it is not text); `None` at the end.
+    fn next_line(&mut self) -> Result<Option<(usize, std::result::Result<String, String>)>> {
+        use std::io::BufRead;
+        let Some(reader) = &mut self.lines else {
+            return Ok(None);
+        };
+        let mut buf = Vec::new();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| IngestError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            self.lines = None;
+            return Ok(None);
+        }
+        self.read += n as u64;
+        self.line += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        let text = String::from_utf8(buf).map_err(|e| format!("invalid UTF-8: {e}"));
+        Ok(Some((self.line, text)))
+    }
+
+    /// Reads and parses the next non-empty line; `false` at the end of the file.
+    fn read_line(&mut self) -> Result<bool> {
+        loop {
+            match self.next_line()? {
+                None => return Ok(false),
+                Some((_, Ok(text))) if text.trim().is_empty() => {}
+                Some((n, line)) => {
+                    self.push_line(n, line);
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    fn push_line(&mut self, n: usize, line: std::result::Result<String, String>) {
+        let parsed = line.and_then(|text| {
+            serde_json::from_str::<Value>(&text).map_err(|e| format!("invalid JSON: {e}"))
+        });
+        self.push_parsed(n, parsed);
+    }
+
+    fn push_parsed(&mut self, line: usize, parsed: std::result::Result<Value, String>) {
+        let mut items = parsed.and_then(|v| match v {
+            Value::Object(obj) => parse_record(self.format, &obj),
+            _ => Err("expected a JSON object".to_string()),
+        });
+        if self.lecard_queries {
+            if let Ok(items) = &mut items {
+                for item in items.iter_mut() {
+                    if let Item::Case(case) = item {
+                        case.id = lecard_query_id(case.id.as_str().trim_start_matches("lecard:"));
+                        case.source = "lecard-query".into();
+                    }
+                }
+            }
+        }
+        match items {
+            Ok(items) => self.ready.extend(items.into_iter().map(Ok)),
+            Err(message) => self.ready.push_back(Err(RecordError {
+                file: self.path.clone(),
+                line,
+                message,
+            })),
+        }
+    }
+}
+
+/// LeCaRD query files share the candidates' format and, for a few ids, their ids: queries
+/// get their own id space so ingesting a whole data dir never replaces a candidate.
+fn names_lecard_queries(path: &Path, format: Format) -> bool {
+    format == Format::Lecard
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.to_ascii_lowercase().contains("quer"))
+}
+
+/// A text judgment: one case named after the file.
+fn text_record(path: &Path, content: &str) -> std::result::Result<Item, RecordError> {
+    if content.trim().is_empty() {
+        return Err(RecordError {
+            file: path.to_path_buf(),
+            line: 0,
+            message: "empty text file".into(),
+        });
+    }
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_string();
+    let mut case = Case::new(CaseId(format!("text:{stem}")));
+    fill_from_text(&mut case, content.trim());
+    case.source = "text".into();
+    Ok(Item::Case(Box::new(case)))
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -167,89 +428,6 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn read_file(path: &Path, format: Format) -> Result<Records> {
-    let content = std::fs::read_to_string(path).map_err(|source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let is_txt = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
-    let format = match format {
-        Format::Auto if is_txt => Format::Text,
-        Format::Auto => detect_format(path, &content),
-        f => f,
-    };
-    let rec_err = |line: usize, message: String| RecordError {
-        file: path.to_path_buf(),
-        line,
-        message,
-    };
-    if format == Format::Text {
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("")
-            .to_string();
-        if content.trim().is_empty() {
-            return Ok(vec![Err(rec_err(0, "empty text file".into()))]);
-        }
-        let mut case = Case::new(CaseId(format!("text:{stem}")));
-        fill_from_text(&mut case, content.trim());
-        case.source = "text".into();
-        return Ok(vec![Ok(Item::Case(Box::new(case)))]);
-    }
-    // A .json file holding one array: each element is a record (reported as line 0).
-    let trimmed = content.trim_start();
-    let records: Vec<(usize, std::result::Result<Value, String>)> = if trimmed.starts_with('[') {
-        match serde_json::from_str::<Vec<Value>>(trimmed) {
-            Ok(vs) => vs.into_iter().map(|v| (0, Ok(v))).collect(),
-            Err(e) => vec![(0, Err(format!("invalid JSON array: {e}")))],
-        }
-    } else {
-        content
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                (
-                    i + 1,
-                    serde_json::from_str::<Value>(l).map_err(|e| format!("invalid JSON: {e}")),
-                )
-            })
-            .collect()
-    };
-    // LeCaRD query files share the candidates' format and, for a few ids, their ids: give
-    // queries their own id space so ingesting a whole data dir never replaces a candidate.
-    let lecard_queries = format == Format::Lecard
-        && path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.to_ascii_lowercase().contains("quer"));
-    let mut out = Vec::new();
-    for (line, parsed) in records {
-        let mut items = parsed.and_then(|v| match v {
-            Value::Object(obj) => parse_record(format, &obj),
-            _ => Err("expected a JSON object".to_string()),
-        });
-        if lecard_queries {
-            if let Ok(items) = &mut items {
-                for item in items.iter_mut() {
-                    if let Item::Case(case) = item {
-                        case.id = lecard_query_id(case.id.as_str().trim_start_matches("lecard:"));
-                        case.source = "lecard-query".into();
-                    }
-                }
-            }
-        }
-        match items {
-            Ok(items) => out.extend(items.into_iter().map(Ok)),
-            Err(message) => out.push(Err(rec_err(line, message))),
-        }
-    }
-    Ok(out)
 }
 
 /// Detects the format of a JSON-lines file from its name, then from the keys of its
@@ -1229,5 +1407,72 @@ mod tests {
             println!("typical: facts {with_facts}/52");
             assert!(with_facts >= 40);
         }
+    }
+
+    #[test]
+    fn a_stream_reads_line_by_line_naming_bad_lines_and_keeps_going() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cases.jsonl");
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(br#"{"id":"n:1","title":"t","sections":{"facts":"x1"}}"#);
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(b"{\"id\":\"n:2\",\"title\":\"\xff\xfe\"}\n");
+        bytes.extend_from_slice(br#"{"id":"n:3","title":"t","sections":{"facts":"x3"}}"#);
+        std::fs::write(&path, &bytes).unwrap();
+        let mut stream = RecordStream::open(&path, Format::Auto).unwrap();
+        let mut seen = Vec::new();
+        let mut positions = Vec::new();
+        while let Some(record) = stream.next_record().unwrap() {
+            positions.push(
+                stream
+                    .position()
+                    .map(|(_, size, read)| (size, read))
+                    .unwrap(),
+            );
+            seen.push(match record {
+                Ok(Item::Case(c)) => c.id.to_string(),
+                Ok(Item::Statute(_)) => "statute".into(),
+                Err(e) => format!("error at {}: {}", e.line, e.message),
+            });
+        }
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[0], "n:1", "detected as native from its first record");
+        assert!(seen[1].starts_with("error at 3: invalid UTF-8"), "{seen:?}");
+        assert_eq!(seen[2], "n:3");
+        let size = bytes.len() as u64;
+        assert!(positions.iter().all(|(s, _)| *s == size));
+        assert_eq!(positions.last().map(|p| p.1), Some(size));
+        assert!(stream.position().is_none(), "the stream is done");
+        // the same records as reading the path whole
+        let whole = read_path(&path, Format::Auto).unwrap();
+        assert_eq!(whole.len(), 3);
+    }
+
+    #[test]
+    fn a_stream_over_a_dir_reads_its_files_in_path_order_and_opens_them_lazily() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "b.jsonl",
+            r#"{"id":"n:b","title":"t","sections":{"facts":"x"}}"#,
+        );
+        write(
+            dir.path(),
+            "a.txt",
+            "经审理查明，被告人窃取手机一部。本院认为，构成盗窃罪。",
+        );
+        write(dir.path(), "notes.json", "{}");
+        let mut stream = RecordStream::open(dir.path(), Format::Auto).unwrap();
+        assert!(stream.position().is_none(), "nothing read at open");
+        let mut ids = Vec::new();
+        while let Some(record) = stream.next_record().unwrap() {
+            if let Ok(Item::Case(c)) = record {
+                ids.push(c.id.to_string());
+            }
+        }
+        assert_eq!(ids, ["text:a", "n:b"]);
+        let missing = RecordStream::open(&dir.path().join("nope.jsonl"), Format::Auto);
+        assert!(missing.is_err_and(|e| e.to_string().contains("nope.jsonl")));
     }
 }

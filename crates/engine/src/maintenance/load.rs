@@ -1,13 +1,15 @@
 //! Loading input files into an index ([`Engine::load`]): every path read in any supported
-//! format, its cases upserted and committed in batches, each commit acknowledged; bad
-//! records reported and skipped, nothing already stored touched by them. A case restricted
+//! format one record at a time (a JSON-lines file line by line, so memory is bounded by
+//! the commit batch, not the file), its cases upserted and committed in batches, each
+//! commit acknowledged; bad records reported and skipped, nothing already stored touched
+//! by them. A case restricted
 //! to some courts (`visible_to`) has its restriction stored before the commit that makes
 //! it searchable, so it is never seen outside them.
 
 use crate::engine::{Engine, DB_FILE};
 use crate::error::{EngineError, Result};
 use crate::maintenance::writer::EngineWriter;
-use leian_ingest::{read_path, AuthorityTier, Case, Format, Item, RecordError};
+use leian_ingest::{AuthorityTier, Case, Format, Item, RecordError, RecordStream};
 use leian_visibility::CaseVisibility;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -45,10 +47,10 @@ pub struct LoadSummary {
 /// What a load tells as it goes (progress bars, acknowledgements); every method does
 /// nothing by default.
 pub trait LoadObserver {
-    /// A file (or directory) was read: `records` to go.
-    fn file(&mut self, _path: &Path, _records: usize) {}
-    /// One record of it was handled (stored or skipped).
-    fn record(&mut self) {}
+    /// A file is being read: `bytes` long.
+    fn file(&mut self, _path: &Path, _bytes: u64) {}
+    /// A record of it was handled (stored or skipped): `read` of its bytes are read.
+    fn record(&mut self, _read: u64) {}
     /// A record that could not be read, with its file and line.
     fn skipped(&mut self, _error: &RecordError) {}
     /// A commit embeds: `done` of `total` cases.
@@ -84,9 +86,18 @@ impl Engine {
         let mut writer = self.writer()?;
         let mut in_batch = 0usize;
         for path in paths {
-            let records = read_path(path, options.format)?;
-            observer.file(path, records.len());
-            for record in records {
+            let mut records = RecordStream::open(path, options.format)?;
+            let mut file: Option<PathBuf> = None;
+            while let Some(record) = records.next_record()? {
+                if let Some((at, size, _)) = records.position() {
+                    if file.as_deref() != Some(at) {
+                        if file.is_some() {
+                            observer.file_done();
+                        }
+                        observer.file(at, size);
+                        file = Some(at.to_path_buf());
+                    }
+                }
                 match record {
                     Ok(Item::Case(mut case)) => {
                         if case.visible_to.is_empty() {
@@ -121,9 +132,11 @@ impl Engine {
                         observer.skipped(&e);
                     }
                 }
-                observer.record();
+                observer.record(records.position().map_or(0, |(_, _, read)| read));
             }
-            observer.file_done();
+            if file.is_some() {
+                observer.file_done();
+            }
         }
         if in_batch > 0 || summary.cases == 0 {
             if let Some(path) = paths.last() {
@@ -205,14 +218,18 @@ mod tests {
     /// Records what a load told.
     #[derive(Default)]
     struct Told {
-        files: Vec<(PathBuf, usize)>,
+        files: Vec<(PathBuf, u64)>,
+        records: Vec<u64>,
         skipped: Vec<String>,
         committed: Vec<usize>,
     }
 
     impl LoadObserver for Told {
-        fn file(&mut self, path: &Path, records: usize) {
-            self.files.push((path.to_path_buf(), records));
+        fn file(&mut self, path: &Path, bytes: u64) {
+            self.files.push((path.to_path_buf(), bytes));
+        }
+        fn record(&mut self, read: u64) {
+            self.records.push(read);
         }
         fn skipped(&mut self, error: &RecordError) {
             self.skipped.push(error.to_string());
@@ -260,7 +277,16 @@ mod tests {
             )
             .expect("load");
         assert_eq!((summary.cases, summary.skipped), (3, 1));
-        assert_eq!(told.files, [(input.clone(), 4)]);
+        let size = std::fs::metadata(&input).expect("size").len();
+        assert_eq!(told.files, [(input.clone(), size)]);
+        // progress by bytes, one step a record, ending at the file's end
+        assert_eq!(told.records.len(), 4);
+        assert!(
+            told.records.windows(2).all(|w| w[0] < w[1]),
+            "{:?}",
+            told.records
+        );
+        assert_eq!(told.records.last(), Some(&size));
         assert_eq!(
             told.committed,
             [2, 3],
