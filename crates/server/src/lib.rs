@@ -2,8 +2,11 @@
 //! cases, statutes, 类案检索报告, 裁判偏离预警, audit, admin), its OpenAPI document, `/healthz`,
 //! `/metrics`, the web page's static files, API keys and roles, case visibility and the
 //! append-only audit log (SQLite, `<index>/leian.sqlite`), and precise push over HTTP
-//! (pending cases, subscriptions, inbox, SSE stream, webhooks, feedback; admin ingest and
-//! delete of cases) on top of leian-push (`routes/push.rs`, `webhook.rs`).
+//! (pending cases, subscriptions, inbox, SSE stream, webhooks, feedback) on top of
+//! leian-push (`routes/push.rs`, `webhook.rs`). Admins add and delete cases, read the audit
+//! log and set case visibility (`routes/admin.rs`) and rebuild as a background job
+//! (`routes/lifecycle.rs`, `jobs.rs`). Route modules depend on the state, never the other
+//! way round.
 //!
 //! Engine crates know nothing of HTTP; this crate calls [`leian_engine::Engine`] from
 //! blocking worker threads, at most [`ServerOptions::max_concurrent`] at a time. The index
@@ -18,6 +21,7 @@ mod clock;
 mod error;
 mod extract;
 mod fair_use;
+mod jobs;
 mod metrics;
 mod report;
 mod routes;
@@ -32,9 +36,10 @@ pub use api::{
 };
 pub use error::{AppError, ErrorBody, ErrorDetail, Result};
 pub use fair_use::{KeyLimits, HEAVY_QUERY_CHARS, MIN_CONCURRENT_PER_KEY};
+pub use jobs::{JobState, JobStatus};
 pub use report::{Report, ReportCase, ReportTier, Searcher};
 pub use routes::consistency::ConsistencyBody;
-pub use routes::lifecycle::{JobState, JobStatus, RebuildBody};
+pub use routes::lifecycle::RebuildBody;
 pub use routes::push::{
     FeedbackBody, PendingCaseBody, PendingCaseResponse, PendingCaseUpdateBody, SubscriptionBody,
     WebhookBody,
@@ -90,15 +95,15 @@ use utoipa::{Modify, OpenApi};
         routes::push::set_webhook,
         routes::push::get_webhook,
         routes::push::feedback_report,
-        routes::push::ingest,
-        routes::push::delete_case,
+        routes::admin::ingest,
+        routes::admin::delete_case,
     ),
     components(schemas(
         SearchBody, FilterParams, StatuteParam, ModeParam, RankingParam, SearchResponse, HitOut, TierGroup,
         routes::search::ChargesResponse,
         StatuteResponse, ReportBody, PendingCase, ReportFormat, Report, Searcher,
         ReportTier, ReportCase, VisibilityBody, VisibilityResponse, AuditRow, KeyInfo, Role,
-        routes::lifecycle::RebuildBody, routes::lifecycle::JobStatus, routes::lifecycle::JobState,
+        routes::lifecycle::RebuildBody, jobs::JobStatus, jobs::JobState,
         ErrorBody, ErrorDetail, ConsistencyBody,
         PendingCaseBody, PendingCaseUpdateBody, PendingCaseResponse, SubscriptionBody,
         FeedbackBody, WebhookBody,
@@ -254,7 +259,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/consistency", post(consistency::consistency))
         .route(
             "/v1/cases/{id}",
-            get(cases::get_case).delete(push::delete_case),
+            get(cases::get_case).delete(admin::delete_case),
         )
         .route("/v1/cases/{id}/similar", get(cases::similar))
         .route("/v1/statutes/{law}/{article}", get(statutes::statute))
@@ -269,7 +274,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/stats", get(lifecycle::stats))
         .route("/v1/admin/rebuild", post(lifecycle::rebuild))
         .route("/v1/admin/jobs/{id}", get(lifecycle::job))
-        .route("/v1/cases", post(push::ingest))
+        .route("/v1/cases", post(admin::ingest))
         .route(
             "/v1/pending-cases",
             post(push::register).get(push::list_pending),

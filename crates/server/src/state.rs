@@ -47,7 +47,7 @@ pub(crate) struct Shared {
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) metrics: Metrics,
     pub(crate) options: ServerOptions,
-    pub(crate) jobs: crate::routes::lifecycle::Jobs,
+    pub(crate) jobs: crate::jobs::Jobs,
     /// Pending cases, subscriptions and the push outbox (tables in the same database).
     pub(crate) pushes: PushService,
     /// Bumped whenever pushes are created, waking SSE streams and the webhook sender.

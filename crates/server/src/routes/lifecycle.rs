@@ -6,14 +6,13 @@ use crate::clock::now_iso;
 use crate::error::{AppError, Result};
 use crate::extract::AppPath as Path;
 use crate::extract::Caller;
+use crate::jobs::{JobState, JobStatus};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use leian_engine::{RebuildOptions, RebuildProgress, RebuildReport};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use leian_engine::RebuildOptions;
+use serde::Deserialize;
 
 /// `POST /v1/admin/rebuild` body.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -22,48 +21,6 @@ pub struct RebuildBody {
     /// A model dir on the server (HF layout) to re-embed with; default the current one.
     #[serde(default)]
     pub model: Option<String>,
-}
-
-/// State of a background job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Running,
-    Succeeded,
-    Failed,
-}
-
-/// A background job as `GET /v1/admin/jobs/{id}` shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct JobStatus {
-    pub id: String,
-    pub kind: String,
-    pub state: JobState,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    /// The latest progress report (phase, done/total, percent, cases/s, ETA).
-    #[schema(value_type = Option<Object>)]
-    pub progress: Option<RebuildProgress>,
-    #[schema(value_type = Option<Object>)]
-    pub report: Option<RebuildReport>,
-    pub error: Option<String>,
-}
-
-/// Jobs of this server process (they do not survive a restart; the index does).
-#[derive(Default)]
-pub(crate) struct Jobs {
-    jobs: Mutex<HashMap<String, JobStatus>>,
-    next: Mutex<u64>,
-}
-
-impl Jobs {
-    fn update(&self, id: &str, f: impl FnOnce(&mut JobStatus)) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            if let Some(j) = jobs.get_mut(id) {
-                f(j);
-            }
-        }
-    }
 }
 
 /// What the index holds (admin only): cases per tier, category and court level,
@@ -119,38 +76,7 @@ pub(crate) async fn rebuild(
         }
     }
     let jobs = &state.inner.jobs;
-    let status = {
-        let mut map = jobs
-            .jobs
-            .lock()
-            .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
-        if let Some(running) = map
-            .values()
-            .find(|j| j.kind == "rebuild" && j.state == JobState::Running)
-        {
-            return Err(AppError::Conflict(format!(
-                "rebuild {} is still running",
-                running.id
-            )));
-        }
-        let mut next = jobs
-            .next
-            .lock()
-            .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
-        *next += 1;
-        let status = JobStatus {
-            id: format!("rebuild-{}", *next),
-            kind: "rebuild".into(),
-            state: JobState::Running,
-            started_at: now_iso(),
-            finished_at: None,
-            progress: None,
-            report: None,
-            error: None,
-        };
-        map.insert(status.id.clone(), status.clone());
-        status
-    };
+    let status = jobs.start("rebuild")?;
     let inner = state.inner.clone();
     let id = status.id.clone();
     let spawned = std::thread::Builder::new()
@@ -214,14 +140,10 @@ pub(crate) async fn job(
     Path(id): Path<String>,
 ) -> Result<Json<JobStatus>> {
     caller.require_admin()?;
-    let jobs = state
+    state
         .inner
         .jobs
-        .jobs
-        .lock()
-        .map_err(|_| AppError::Internal("jobs lock poisoned".into()))?;
-    jobs.get(&id)
-        .cloned()
+        .get(&id)?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no job {id}")))
 }
