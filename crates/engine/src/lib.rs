@@ -28,7 +28,7 @@ mod test_cases;
 pub use engine::{Engine, EngineOptions, DB_FILE};
 pub use error::{EngineError, Result};
 pub use key::doc_key;
-pub use leian_index::{escape_html, GenerationMeta};
+pub use leian_index::{escape_html, Coverage, GenerationMeta};
 pub use maintenance::{
     bulk_embed, BackupManifest, CommitStats, EngineWriter, GenerationInfo, IndexStats,
     LoadObserver, LoadOptions, LoadSummary, RebuildOptions, RebuildPhase, RebuildProgress,
