@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use leian_engine::bulk_embed::{embed_shard, read_cases, EmbedJob, EmbedShard};
+use leian_engine::bulk_embed::{embed_paths, EmbedJob, EmbedShard};
 use leian_ingest::Format;
 use std::path::PathBuf;
 
@@ -28,15 +28,14 @@ pub(crate) struct EmbedArgs {
     max_chunks: Option<usize>,
     #[arg(long, env = "LEIAN_PRECISION", default_value = "auto")]
     precision: leian_embed::Precision,
+    /// Write made-up vectors (from a hash of each chunk) under the model's id instead of
+    /// running the model: for court-scale benchmarks of the index only
+    /// (`benches/court_scale.sh`), never for an index judges search.
+    #[arg(long, hide = true)]
+    synthetic_vectors: bool,
 }
 
 pub(crate) fn run(args: EmbedArgs) -> Result<()> {
-    let mut skipped = 0usize;
-    let cases = read_cases(&args.paths, args.format, &mut |e| {
-        skipped += 1;
-        eprintln!("skipped {e}");
-    })?;
-    let read = cases.len();
     let job = EmbedJob {
         model_dir: args.model.unwrap_or_else(crate::model::default_model_dir),
         cache_dir: args
@@ -45,16 +44,26 @@ pub(crate) fn run(args: EmbedArgs) -> Result<()> {
         shard: args.shard,
         max_chunks: args.max_chunks,
         precision: args.precision,
+        synthetic: args.synthetic_vectors,
     };
-    let stats = embed_shard(&job, cases, &mut |done, total| {
-        eprint!("\rembedded {done}/{total} cases");
-    })?;
+    let mut skipped = 0usize;
+    let stats = embed_paths(
+        &job,
+        &args.paths,
+        args.format,
+        &mut |e| {
+            skipped += 1;
+            eprintln!("skipped {e}");
+        },
+        &mut |done| eprint!("\rembedded {done} cases"),
+    )?;
     eprintln!();
     println!(
-        "shard {}/{}: {} of {read} cases ({skipped} records skipped), {} chunks: {} computed, {} already in the part file {}",
+        "shard {}/{}: {} of {} cases ({skipped} records skipped), {} chunks: {} computed, {} already in the part file {}",
         job.shard.index,
         job.shard.count,
         stats.cases,
+        stats.read,
         stats.chunks,
         stats.computed,
         stats.chunks - stats.computed,

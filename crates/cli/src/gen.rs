@@ -21,6 +21,10 @@ pub(crate) struct GenArgs {
     /// Seed of the generator: the same seed gives the same file.
     #[arg(long, default_value_t = 8)]
     seed: u64,
+    /// Full-length judgments (≈ 3,500 characters: header, prosecution's account, evidence,
+    /// defence, sentencing reasons, appeal notice, `full_text`), as a court's archive holds.
+    #[arg(long)]
+    full_length: bool,
     /// 刑法 articles to quote in the reasoning (statutes JSON lines); skipped when missing.
     #[arg(long, default_value = "../shared/data/statutes/articles.jsonl")]
     statutes: PathBuf,
@@ -30,7 +34,7 @@ pub(crate) fn run(args: GenArgs) -> Result<()> {
     let started = Instant::now();
     let quotes = load_article_quotes(&args.statutes)?;
     let generator = Generator::new(args.seed, quotes);
-    let bytes = write_jsonl(&generator, args.cases, &args.out)?;
+    let bytes = write_jsonl(&generator, args.cases, args.full_length, &args.out)?;
     eprintln!(
         "wrote {} cases ({:.1} MiB) to {} in {:.1} s",
         args.cases,

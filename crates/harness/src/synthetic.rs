@@ -246,10 +246,14 @@ const CIRCUMSTANCES: &[(&str, bool)] = &[
     ("曾因同类违法行为受过行政处罚", false),
 ];
 
-/// Builds case `n` of the corpus of one seed: every case has its own stream, so any slice
-/// of the corpus can be produced alone and the output does not depend on the order.
 /// Writes cases `0..count` of `generator` to `out` as native JSON lines; the bytes written.
-pub fn write_jsonl(generator: &Generator, count: u64, out: &Path) -> Result<u64> {
+/// With `full_length`, [`Generator::full_case`]s.
+pub fn write_jsonl(
+    generator: &Generator,
+    count: u64,
+    full_length: bool,
+    out: &Path,
+) -> Result<u64> {
     use std::io::Write as _;
     let io = |source| HarnessError::Io {
         path: out.to_path_buf(),
@@ -259,7 +263,12 @@ pub fn write_jsonl(generator: &Generator, count: u64, out: &Path) -> Result<u64>
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut bytes = 0u64;
     for n in 0..count {
-        let line = serde_json::to_string(&generator.case(n))?;
+        let case = if full_length {
+            generator.full_case(n)
+        } else {
+            generator.case(n)
+        };
+        let line = serde_json::to_string(&case)?;
         bytes += line.len() as u64 + 1;
         w.write_all(line.as_bytes()).map_err(io)?;
         w.write_all(b"\n").map_err(io)?;
@@ -268,6 +277,8 @@ pub fn write_jsonl(generator: &Generator, count: u64, out: &Path) -> Result<u64>
     Ok(bytes)
 }
 
+/// Builds case `n` of the corpus of one seed: every case has its own stream, so any slice
+/// of the corpus can be produced alone and the output does not depend on the order.
 pub struct Generator {
     seed: u64,
     quotes: HashMap<u32, String>,
@@ -445,6 +456,237 @@ impl Generator {
     }
 }
 
+impl Generator {
+    /// Case `n` at the length of a real first-instance judgment (≈ 3,500 characters): the
+    /// same case as [`Generator::case`] with what a full judgment adds — the header and
+    /// 审理经过, the prosecution's account, the evidence one item at a time, the
+    /// defendant's and the defence's words and the court's answer, the sentencing reasons,
+    /// how the term is counted and the appeal notice — and its `full_text`.
+    pub fn full_case(&self, n: u64) -> Case {
+        let mut case = self.case(n);
+        let mut r = SplitMix::new(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5151);
+        r.next_u64();
+        let name = case
+            .sections
+            .facts
+            .split("被告人")
+            .nth(1)
+            .and_then(|rest| rest.split('，').next())
+            .unwrap_or("某某")
+            .to_string();
+        let court = case.court.clone().unwrap_or_default();
+        let number = case
+            .case_number
+            .as_ref()
+            .map(|c| c.raw.clone())
+            .unwrap_or_default();
+        let charges = case.charges.join("、");
+        let facts = case.sections.facts.clone();
+        let witness = format!("{}某", r.pick(SURNAMES));
+        let lawyer = format!("{}某某", r.pick(SURNAMES));
+        let header = format!(
+            "{court}\n刑事判决书\n{number}\n公诉机关{}。\n被告人{name}，户籍所在地{}，\
+             因涉嫌犯{charges}于{}年{}月{}日被刑事拘留，同年{}月{}日被逮捕。现羁押于{}。\n\
+             辩护人{lawyer}，{}律师事务所律师。\n公诉机关以{}检刑诉〔{}〕{}号起诉书指控被告人{name}犯{charges}，\
+             于{}年{}月{}日向本院提起公诉。本院依法适用{}程序，公开开庭审理了本案。公诉机关指派检察员{}某出庭支持公诉，\
+             被告人{name}及其辩护人{lawyer}到庭参加诉讼。现已审理终结。\n",
+            court.replace("人民法院", "人民检察院"),
+            case.region.clone().unwrap_or_default(),
+            r.range(2014, 2022),
+            r.range(1, 12),
+            r.range(1, 28),
+            r.range(1, 12),
+            r.range(1, 28),
+            court.replace("人民法院", "看守所"),
+            r.pick(&["某某", "明理", "正义", "天平", "衡信"]),
+            case.region.clone().unwrap_or_default(),
+            r.range(2014, 2022),
+            r.range(1, 999),
+            r.range(2014, 2022),
+            r.range(1, 12),
+            r.range(1, 28),
+            r.pick(&["普通", "简易", "速裁"]),
+            r.pick(SURNAMES),
+        );
+        let mut evidence =
+            String::from("上述事实，有公诉机关提交并经法庭质证、认证的下列证据予以证实：");
+        let kinds = [
+            ("受案登记表、立案决定书", "证实本案案发及立案侦查的经过"),
+            ("抓获经过、到案经过", "证实被告人归案的时间、地点及经过"),
+            (
+                "户籍证明",
+                "证实被告人的身份情况，其作案时已达完全刑事责任年龄",
+            ),
+            (
+                "扣押决定书、扣押清单、发还清单",
+                "证实公安机关依法扣押涉案财物并发还被害人的情况",
+            ),
+            (
+                "现场勘验检查笔录、现场图及照片",
+                "证实案发现场的位置、环境及现场遗留痕迹的情况",
+            ),
+            (
+                "调取的视频监控录像及截图",
+                "证实被告人进出案发现场及作案前后的活动轨迹",
+            ),
+            ("价格认定结论书", "证实涉案财物在案发时的价格"),
+            (
+                "被害人陈述",
+                "证实其财物受到侵害的时间、地点、经过及损失情况",
+            ),
+            (
+                "证人证言",
+                "证实其所见所闻的案发经过，与被害人陈述及监控录像相互印证",
+            ),
+            ("辨认笔录", "证实被告人辨认出作案现场，被害人辨认出被告人"),
+            (
+                "被告人的供述与辩解",
+                "被告人对其作案的时间、地点、手段及经过供认不讳，与其他证据相互印证",
+            ),
+            (
+                "鉴定意见",
+                "证实涉案物品的性质、数量及被害人损伤程度的鉴定结论",
+            ),
+            ("书证、电子数据", "证实涉案转账记录、聊天记录等客观情况"),
+        ];
+        for (i, (what, shows)) in kinds.iter().enumerate() {
+            let who = if what.contains("证人") {
+                format!("证人{witness}的")
+            } else {
+                String::new()
+            };
+            evidence.push_str(&format!(
+                "{}．{who}{what}，{shows}{}；",
+                i + 1,
+                if r.chance(50) {
+                    format!("，经查，该证据来源合法，内容客观真实，本院予以确认")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        evidence.pop();
+        evidence.push_str("。\n");
+        let account = format!(
+            "公诉机关指控：{}公诉机关认为，被告人{name}的行为已触犯《中华人民共和国刑法》的规定，犯罪事实清楚，\
+             证据确实、充分，应当以{charges}追究其刑事责任，建议判处相应刑罚。\n被告人{name}对公诉机关指控的事实和罪名\
+             {}，{}。\n辩护人{lawyer}提出的辩护意见是：被告人{name}{}，系初犯、偶犯，{}，请求法庭对其从轻处罚。\n经审理查明：",
+            facts.split("经审理查明：").nth(1).unwrap_or(&facts),
+            r.pick(&["均无异议", "无异议，自愿认罪认罚", "提出异议，辩称其并非有意为之"]),
+            r.pick(&["当庭表示认罪悔罪", "并在侦查阶段签署了认罪认罚具结书", "请求法庭从宽处理"]),
+            r.pick(&["到案后如实供述自己的罪行", "归案后认罪态度较好", "具有坦白情节"]),
+            r.pick(&["已退赔被害人全部经济损失并取得谅解", "家庭困难，上有老人需要赡养", "主观恶性较小，社会危害性不大"]),
+        );
+        let judged = format!(
+            "\n关于辩护人提出被告人{name}具有坦白情节、系初犯偶犯的辩护意见，经查，被告人{name}归案后能够如实供述自己的罪行，\
+             且无前科劣迹，辩护意见与查明的事实相符，本院予以采纳；关于辩护人提出的其他辩护意见，{}。\
+             本院在量刑时综合考虑了被告人犯罪的事实、性质、情节、对社会的危害程度以及认罪悔罪表现，\
+             根据其犯罪的数额、手段、后果，结合其到案后的表现及退赔情况，依照罪责刑相适应原则，决定对其判处如下刑罚。\
+             公诉机关的量刑建议{}，本院{}。",
+            r.pick(&["缺乏事实和法律依据，本院不予采纳", "本院在量刑时予以酌情考虑"]),
+            r.pick(&["适当", "基本适当", "略重"]),
+            r.pick(&["予以采纳", "予以部分采纳", "依法调整"]),
+        );
+        let count = format!(
+            "\n（刑期从判决执行之日起计算。判决执行以前先行羁押的，羁押一日折抵刑期一日，即自{}年{}月{}日起至{}年{}月{}日止。）\n\
+             如不服本判决，可在接到判决书的第二日起十日内，通过本院或者直接向{}提出上诉。书面上诉的，应当提交上诉状正本一份，副本二份。",
+            r.range(2014, 2022),
+            r.range(1, 12),
+            r.range(1, 28),
+            r.range(2015, 2026),
+            r.range(1, 12),
+            r.range(1, 28),
+            if court.contains("中级") || court.contains("高级") {
+                "上一级人民法院"
+            } else {
+                "本市中级人民法院"
+            },
+        );
+        let born = format!(
+            "，{}族，{}文化，住{}{}路{}号",
+            r.pick(&["汉", "汉", "汉", "回", "满", "壮"]),
+            r.pick(&["初中", "高中", "小学", "中专", "大专"]),
+            case.region.clone().unwrap_or_default(),
+            r.pick(&["人民", "解放", "建设", "和平", "中山", "新华"]),
+            r.range(1, 300)
+        );
+        let record = if r.chance(30) {
+            format!(
+                "另查明，被告人{name}曾于{}年因犯{}被判处有期徒刑{}个月，{}年刑满释放。",
+                r.range(2005, 2013),
+                r.pick(&["盗窃罪", "故意伤害罪", "诈骗罪", "寻衅滋事罪"]),
+                r.range(6, 36),
+                r.range(2008, 2014)
+            )
+        } else {
+            format!("另查明，被告人{name}此前无违法犯罪记录。")
+        };
+        // a judgment appends the articles it applied, when their text is at hand
+        let appendix: String = case
+            .statutes
+            .iter()
+            .filter_map(|s| {
+                self.quotes
+                    .get(&s.article)
+                    .map(|q| format!("\n《中华人民共和国刑法》第{}条　{q}", s.article))
+            })
+            .collect();
+        let footer = format!(
+            "\n审判长　{}某某\n人民陪审员　{}某\n人民陪审员　{}某\n{}\n书记员　{}某",
+            r.pick(SURNAMES),
+            r.pick(SURNAMES),
+            r.pick(SURNAMES),
+            case.date.map(|d| d.to_string()).unwrap_or_default(),
+            r.pick(SURNAMES),
+        );
+        let found = facts.split("经审理查明：").nth(1).unwrap_or(&facts);
+        let statements = format!(
+            "被告人{name}在侦查阶段的供述证实：{}其对上述事实供认不讳，称作案时{}，事后{}。\n\
+             被害人陈述证实：{}被害人称案发后{}，要求依法追究被告人的刑事责任并赔偿损失。\n",
+            found.split("案发后").next().unwrap_or(found),
+            r.pick(&["一时糊涂", "心存侥幸", "因生活拮据", "因与他人发生纠纷"]),
+            r.pick(&["深感后悔", "主动联系被害人表示歉意", "将所得财物挥霍一空"]),
+            found.split("案发后").next().unwrap_or(found),
+            r.pick(&[
+                "即向公安机关报案",
+                "经他人提醒方才报警",
+                "多次与被告人协商未果"
+            ]),
+        );
+        let law = format!(
+            "\n被告人{name}自愿如实供述自己的罪行，承认指控的犯罪事实，愿意接受处罚，依照《中华人民共和国刑事诉讼法》\
+             第十五条的规定，可以依法从宽处理。关于财产刑，本院根据被告人犯罪的情节、违法所得数额、造成损失的大小及其\
+             缴纳能力，依法确定罚金数额。{}对被告人的违法所得，依照《中华人民共和国刑法》第六十四条的规定予以追缴，\
+             退赔被害人；作案工具予以没收。为维护社会管理秩序，保护公民的人身和财产权利不受侵犯，惩罚犯罪，\
+             依照《中华人民共和国刑法》有关条款及《最高人民法院关于适用〈中华人民共和国刑事诉讼法〉的解释》的规定，判决如下。",
+            r.pick(&[
+                "被告人在案发后积极退赔，取得被害人谅解，可酌情从轻处罚。",
+                "被告人未退赔被害人损失，亦未取得谅解，量刑时予以考虑。",
+                "",
+            ]),
+        );
+        case.sections.facts = format!("{account}{found}{record}\n{statements}{evidence}");
+        case.sections.reasoning.push_str(&judged);
+        case.sections.reasoning.push_str(&law);
+        case.sections.result.push_str(&count);
+        let header = header.replacen(
+            &format!("被告人{name}，"),
+            &format!("被告人{name}{born}，"),
+            1,
+        );
+        let appendix = if appendix.is_empty() {
+            appendix
+        } else {
+            format!("\n附：本判决适用的法律条文{appendix}")
+        };
+        case.full_text = format!(
+            "{header}{}\n{}\n{}{footer}{appendix}",
+            case.sections.facts, case.sections.reasoning, case.sections.result
+        );
+        case
+    }
+}
+
 /// The facts of one crime of `kind`.
 fn fact_text(
     r: &mut SplitMix,
@@ -598,6 +840,45 @@ mod tests {
         (0..n)
             .map(|i| serde_json::to_string(&g.case(i)).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_full_length_judgment_is_the_same_case_told_at_length() {
+        let quotes = HashMap::from([(264, "盗窃公私财物，数额较大的".to_string())]);
+        let g = Generator::new(5, quotes);
+        for n in 0..50 {
+            let (short, full) = (g.case(n), g.full_case(n));
+            assert_eq!((&full.id, &full.charges), (&short.id, &short.charges));
+            assert_eq!(full, g.full_case(n), "deterministic");
+            let chars = full.full_text.chars().count();
+            assert!((2_000..6_000).contains(&chars), "{chars}");
+            for part in [
+                "刑事判决书",
+                "公诉机关指控",
+                "经查",
+                "本院认为",
+                "判决如下",
+                "审判长",
+            ] {
+                assert!(full.full_text.contains(part), "{part} missing in case {n}");
+            }
+            // the defendant named in the facts is the one of the header
+            let name = short
+                .sections
+                .facts
+                .split("被告人")
+                .nth(1)
+                .unwrap()
+                .split('，')
+                .next()
+                .unwrap();
+            assert!(
+                full.full_text
+                    .contains(&format!("辩护人提出的辩护意见是：被告人{name}"))
+                    || full.full_text.contains(&format!("被告人{name}及其辩护人"))
+            );
+            assert!(full.sections.facts.chars().count() > short.sections.facts.chars().count());
+        }
     }
 
     #[test]

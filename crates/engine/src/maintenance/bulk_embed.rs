@@ -10,8 +10,10 @@
 use crate::error::{EngineError, Result};
 use crate::key::doc_key;
 use crate::Engine;
-use leian_embed::{ChunkOptions, Embedder, EmbedderOptions, EmbeddingCache, Precision};
-use leian_ingest::{read_path, Case, CaseId, Format, Item, RecordError};
+use leian_embed::{
+    ChunkOptions, Embedder, EmbedderOptions, EmbeddingCache, Precision, PASSAGE_PREFIX,
+};
+use leian_ingest::{Case, CaseId, Format, Item, RecordError, RecordStream};
 use std::path::PathBuf;
 
 /// Shard `index` of `count` (`0/2`, `1/2`).
@@ -60,11 +62,17 @@ pub struct EmbedJob {
     /// Chunks per case (as ingest: default `leian_embed::DEFAULT_MAX_CHUNKS`).
     pub max_chunks: Option<usize>,
     pub precision: Precision,
+    /// Write made-up vectors (unit vectors drawn from a hash of each chunk's text) under
+    /// the model's id instead of running it: for benchmarks of the index at court scale
+    /// (HNSW build and memory, search latency), never for an index judges search.
+    pub synthetic: bool,
 }
 
 /// What a job did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EmbedJobStats {
+    /// Cases read from the input, every shard's.
+    pub read: usize,
     /// Cases of the input in this shard.
     pub cases: usize,
     pub chunks: usize,
@@ -72,32 +80,16 @@ pub struct EmbedJobStats {
     pub computed: usize,
 }
 
-/// The cases of every path (statutes left out), each record that cannot be read told to
-/// `skipped` (file:line) and left out.
-pub fn read_cases(
+/// Embeds the cases of `job.shard` found in `paths` into the part file, reading one
+/// record at a time (memory holds one batch, whatever the input's size); cases of other
+/// shards are passed over, each record that cannot be read is told to `skipped`
+/// (file:line) and left out. `progress(done)` after each batch.
+pub fn embed_paths(
+    job: &EmbedJob,
     paths: &[PathBuf],
     format: Format,
     skipped: &mut dyn FnMut(&RecordError),
-) -> Result<Vec<Case>> {
-    let mut cases = Vec::new();
-    for path in paths {
-        for record in read_path(path, format)? {
-            match record {
-                Ok(Item::Case(case)) => cases.push(*case),
-                Ok(Item::Statute(_)) => {}
-                Err(e) => skipped(&e),
-            }
-        }
-    }
-    Ok(cases)
-}
-
-/// Embeds the cases of `job.shard` from `cases` into the part file; cases of other
-/// shards are skipped. `progress(done, total)` after each batch.
-pub fn embed_shard(
-    job: &EmbedJob,
-    cases: Vec<Case>,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut dyn FnMut(usize),
 ) -> Result<EmbedJobStats> {
     if !job.model_dir.join("config.json").exists() {
         return Err(EngineError::InvalidRequest(format!(
@@ -121,29 +113,109 @@ pub fn embed_shard(
             .max(1),
         ..ChunkOptions::default()
     };
-    let mine: Vec<Case> = cases
-        .into_iter()
-        .filter(|c| job.shard.holds(&c.id))
-        .collect();
-    let mut stats = EmbedJobStats {
-        cases: mine.len(),
-        ..EmbedJobStats::default()
-    };
     const BATCH: usize = 16;
-    let mut done = 0;
-    for batch in mine.chunks(BATCH) {
+    let mut stats = EmbedJobStats::default();
+    let mut batch: Vec<Case> = Vec::with_capacity(BATCH);
+    let mut embed = |batch: &mut Vec<Case>, stats: &mut EmbedJobStats| -> Result<()> {
         let texts: Vec<String> = batch
             .iter()
             .flat_map(|c| Engine::chunks_of(c, &chunking))
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let before = cache.len();
-        embedder.embed_passages_cached(&mut cache, &refs)?;
+        if job.synthetic {
+            for t in &refs {
+                let key = format!("{PASSAGE_PREFIX}{t}");
+                if cache.get(&key).is_none() {
+                    cache.put(&key, synthetic_vector(&key, embedder.dim()))?;
+                }
+            }
+        } else {
+            embedder.embed_passages_cached(&mut cache, &refs)?;
+        }
+        stats.cases += batch.len();
         stats.chunks += refs.len();
         stats.computed += cache.len() - before;
         cache.flush()?;
-        done += batch.len();
-        progress(done, stats.cases);
+        batch.clear();
+        progress(stats.cases);
+        Ok(())
+    };
+    for path in paths {
+        let mut records = RecordStream::open(path, format)?;
+        while let Some(record) = records.next_record()? {
+            match record {
+                Ok(Item::Case(case)) => {
+                    stats.read += 1;
+                    if job.shard.holds(&case.id) {
+                        batch.push(*case);
+                        if batch.len() >= BATCH {
+                            embed(&mut batch, &mut stats)?;
+                        }
+                    }
+                }
+                Ok(Item::Statute(_)) => {}
+                Err(e) => skipped(&e),
+            }
+        }
+    }
+    if !batch.is_empty() {
+        embed(&mut batch, &mut stats)?;
     }
     Ok(stats)
+}
+
+/// A unit vector of `dim` drawn from a hash of `text` (the same text, the same vector).
+pub fn synthetic_vector(text: &str, dim: usize) -> Vec<f32> {
+    let mut state = doc_key(&CaseId::new(text)) | 1;
+    let mut v: Vec<f32> = (0..dim)
+        .map(|_| {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let x = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    let norm = v
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_vectors_are_unit_length_deterministic_and_differ_by_text() {
+        let a = synthetic_vector("passage: 被告人窃取手机", 384);
+        assert_eq!(a.len(), 384);
+        let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+        assert_eq!(a, synthetic_vector("passage: 被告人窃取手机", 384));
+        let b = synthetic_vector("passage: 被告人醉酒驾驶", 384);
+        let cos: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!(
+            cos.abs() < 0.3,
+            "independent texts are near orthogonal: {cos}"
+        );
+    }
+
+    #[test]
+    fn a_shard_holds_its_share_of_cases() {
+        let two: Vec<EmbedShard> = ["0/2", "1/2"].iter().map(|s| s.parse().unwrap()).collect();
+        let ids: Vec<CaseId> = (0..200).map(|i| CaseId::new(format!("c:{i}"))).collect();
+        for id in &ids {
+            assert_eq!(two.iter().filter(|s| s.holds(id)).count(), 1);
+        }
+        let first = ids.iter().filter(|id| two[0].holds(id)).count();
+        assert!((60..140).contains(&first), "{first}");
+        assert!("2/2".parse::<EmbedShard>().is_err());
+    }
 }

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Court-scale benchmark (issue 15; by hand, never in CI): N full-length synthetic judgments
+# (`leian gen --full-length`, ~2,800 characters each), their chunk vectors pre-filled into
+# the embedding cache with made-up vectors (`leian embed --synthetic-vectors`: the index
+# part is what is measured; query embeddings are the real model's), ingested with the model
+# from that cache, then served and loaded over HTTP by wrk: BM25 and hybrid, keyword queries
+# and pasted facts (300 characters of generated cases that are not in the corpus), 1 and 8
+# concurrent clients. Prints Markdown tables for BENCHMARKS.md.
+#
+#   benches/court_scale.sh N [SECONDS] [WORKDIR]   # e.g. benches/court_scale.sh 100000 20
+#
+# Needs the model (`leian model fetch`) and wrk (Debian package). LEIAN_BIN picks the
+# binary (default target/release/leian, built if missing). WORKDIR is kept when given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:?usage: benches/court_scale.sh N [SECONDS] [WORKDIR]}
+SECS=${2:-20}
+PORT=${LEIAN_LOAD_PORT:-18081}
+BIN=${LEIAN_BIN:-target/release/leian}
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }; }
+if [ ! -x "$BIN" ]; then cargo build --release --quiet; fi
+if [ -n "${3:-}" ]; then WORK=$3; mkdir -p "$WORK"; KEEP=1; else WORK=$(mktemp -d); KEEP=0; fi
+SERVER=
+cleanup() { [ -n "$SERVER" ] && kill -INT "$SERVER" 2>/dev/null; [ "$KEEP" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+INDEX=$WORK/index
+
+"$BIN" gen --cases "$N" --full-length --out "$WORK/cases.jsonl" 2>&1 | tail -1
+t0=$(date +%s.%N)
+"$BIN" embed "$WORK/cases.jsonl" --synthetic-vectors --embed-cache "$INDEX/embed-cache" 2>/dev/null | tail -1
+t1=$(date +%s.%N)
+rm -rf "$INDEX/gen-"* "$INDEX/CURRENT"
+/usr/bin/time -f "%M %e" -o "$WORK/ingest.time" \
+  "$BIN" ingest "$WORK/cases.jsonl" --index "$INDEX" --quiet > "$WORK/ingest.log"
+read -r rss_kb wall < "$WORK/ingest.time"
+grep -E "^ingested|^embedded" "$WORK/ingest.log"
+disk=$(du -sb "$INDEX" | cut -f1)
+cache=$(du -sb "$INDEX/embed-cache" | cut -f1)
+
+# queries: 12 keyword queries, and 300-character pasted facts of cases not in the corpus
+cat > "$WORK/keyword.txt" <<'Q'
+盗窃 手机 超市
+醉酒驾驶机动车 血液酒精含量
+冒充客服 诈骗 转账
+故意伤害 轻伤二级 赔偿 谅解
+入户盗窃 现金
+信用卡 透支 催收 不还
+抢劫 持刀 出租车司机
+贩卖毒品 甲基苯丙胺
+交通肇事 逃逸 致人死亡
+帮助信息网络犯罪活动 银行卡
+非法吸收公众存款 高息
+寻衅滋事 随意殴打 酒后
+Q
+"$BIN" gen --cases 24 --seed 991 --full-length --out "$WORK/queries.jsonl" 2>/dev/null
+python3 - "$WORK/queries.jsonl" > "$WORK/facts.txt" <<'PY'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    facts = json.loads(line)["sections"]["facts"].replace("\n", "")
+    print(facts[:300])
+PY
+
+KEY=$("$BIN" keys create --index "$INDEX" --role judge --court 压测法院 --name court-scale 2>/dev/null)
+"$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --per-key-concurrent 64 \
+  --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 1200); do
+  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$PORT/healthz" >"$WORK/health.json" || { cat "$WORK/serve.log" >&2; exit 1; }
+
+cat >"$WORK/search.lua" <<'EOF2'
+local queries = {}
+for line in io.lines(os.getenv("LEIAN_QUERIES")) do
+  if #line > 0 then queries[#queries + 1] = line:gsub('"', '') end
+end
+local mode = os.getenv("LEIAN_MODE") or "bm25"
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("LEIAN_KEY")
+request = function()
+  i = i + 1
+  local q = queries[(i % #queries) + 1]
+  return wrk.format(nil, "/v1/search", nil,
+    '{"query":"' .. q .. '","top_k":10,"mode":"' .. mode .. '"}')
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %d %.1f %.1f %.1f %d\n", summary.requests,
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
+end
+EOF2
+# warm up each kind once
+for q in keyword facts; do
+  LEIAN_QUERIES="$WORK/$q.txt" LEIAN_MODE=hybrid LEIAN_KEY=$KEY wrk -t 1 -c 1 -d 3s \
+    -s "$WORK/search.lua" "http://127.0.0.1:$PORT" >/dev/null
+done
+serve_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+
+echo
+echo "| corpus | input | ingest (vectors from the cache) | peak RSS of ingest | index on disk (with the cache) | per case on disk | server RSS after warm-up | per case in RAM |"
+echo "|---|---|---|---|---|---|---|---|"
+awk -v n="$N" -v in_b="$(stat -c %s "$WORK/cases.jsonl")" -v w="$wall" -v r="$rss_kb" \
+    -v d="$disk" -v c="$cache" -v s="$serve_rss" 'BEGIN {
+  printf "| %d full-length judgments | %.0f MiB | %.0f s (%.0f cases/s) | %.0f MiB | %.0f MiB (cache %.0f MiB) | %.1f KiB | %.0f MiB | %.1f KiB |\n",
+    n, in_b/1048576, w, n/w, r/1024, d/1048576, c/1048576, d/n/1024, s/1024, s*1024/n/1024 }'
+echo
+echo "(synthetic vectors written in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b-a}') s)"
+echo
+echo "| mode | queries | clients | requests | req/s | p50 (ms) | p99 (ms) | errors |"
+echo "|---|---|---|---|---|---|---|---|"
+for mode in bm25 hybrid; do
+  for q in keyword facts; do
+    for c in 1 8; do
+      line=$(LEIAN_QUERIES="$WORK/$q.txt" LEIAN_MODE=$mode LEIAN_KEY=$KEY wrk -t "$(( c < 2 ? 1 : 2 ))" \
+        -c "$c" -d "${SECS}s" --timeout 30s -s "$WORK/search.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
+      read -r _ n rps p50 p99 errs <<<"$line"
+      echo "| $mode | $q | $c | $n | $rps | $p50 | $p99 | $errs |"
+    done
+  done
+done
+echo
+echo "index: $(cat "$WORK/health.json")"
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
