@@ -559,7 +559,7 @@ impl Generator {
                 "{}．{who}{what}，{shows}{}；",
                 i + 1,
                 if r.chance(50) {
-                    format!("，经查，该证据来源合法，内容客观真实，本院予以确认")
+                    "，经查，该证据来源合法，内容客观真实，本院予以确认".to_string()
                 } else {
                     String::new()
                 }
