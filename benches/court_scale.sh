@@ -60,6 +60,17 @@ for line in open(sys.argv[1], encoding="utf-8"):
     print(facts[:300])
 PY
 
+# what the server holds with no case (the model, the runtime): the rest is the index's
+mkdir -p "$WORK/empty"
+"$BIN" serve --index "$WORK/empty" --addr "127.0.0.1:$PORT" >"$WORK/serve-empty.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 600); do
+  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+empty_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
+kill -INT "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+
 KEY=$("$BIN" keys create --index "$INDEX" --role judge --court 压测法院 --name court-scale 2>/dev/null)
 "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --per-key-concurrent 64 \
   --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
@@ -102,12 +113,12 @@ done
 serve_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
 
 echo
-echo "| corpus | input | ingest (vectors from the cache) | peak RSS of ingest | index on disk (with the cache) | per case on disk | server RSS after warm-up | per case in RAM |"
+echo "| corpus | input | ingest (vectors from the cache) | peak RSS of ingest | index on disk (with the cache) | per case on disk | server RSS after warm-up (with no case) | per case in RAM |"
 echo "|---|---|---|---|---|---|---|---|"
 awk -v n="$N" -v in_b="$(stat -c %s "$WORK/cases.jsonl")" -v w="$wall" -v r="$rss_kb" \
-    -v d="$disk" -v c="$cache" -v s="$serve_rss" 'BEGIN {
-  printf "| %d full-length judgments | %.0f MiB | %.0f s (%.0f cases/s) | %.0f MiB | %.0f MiB (cache %.0f MiB) | %.1f KiB | %.0f MiB | %.1f KiB |\n",
-    n, in_b/1048576, w, n/w, r/1024, d/1048576, c/1048576, d/n/1024, s/1024, s*1024/n/1024 }'
+    -v d="$disk" -v c="$cache" -v s="$serve_rss" -v e="$empty_rss" 'BEGIN {
+  printf "| %d full-length judgments | %.0f MiB | %.0f s (%.0f cases/s) | %.0f MiB | %.0f MiB (cache %.0f MiB) | %.1f KiB | %.0f MiB (%.0f MiB) | %.1f KiB |\n",
+    n, in_b/1048576, w, n/w, r/1024, d/1048576, c/1048576, d/n/1024, s/1024, e/1024, (s-e)/n }'
 echo
 echo "(synthetic vectors written in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b-a}') s)"
 echo
