@@ -287,6 +287,30 @@ impl HnswGraph {
         graph
     }
 
+    /// Links nodes `ids` (reserved slots whose rows exist) into the graph on `threads`
+    /// threads; fewer than 1,000 nodes, or one thread, link in order on this one.
+    pub(crate) fn insert_all(&self, rows: Rows<'_>, ids: std::ops::Range<u32>, threads: usize) {
+        let next = AtomicUsize::new(ids.start as usize);
+        let end = ids.end as usize;
+        let work = |graph: &HnswGraph| loop {
+            let id = next.fetch_add(1, AtomicOrdering::Relaxed);
+            if id >= end {
+                break;
+            }
+            graph.insert(rows, id as u32);
+        };
+        let threads = threads.clamp(1, 64);
+        if threads == 1 || ids.len() < 1_000 {
+            work(self);
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| work(self));
+                }
+            });
+        }
+    }
+
     /// Adds slots for nodes up to `n` (exclusive); they join the graph with [`Self::insert`].
     pub(crate) fn reserve(&mut self, n: usize) {
         let (m, m0) = (self.shape.m, self.shape.m0);

@@ -165,6 +165,66 @@ fn default_params_recall_at_10_clustered() {
     );
 }
 
+/// A commit's rows linked into an existing graph in one batch, on all cores, are found as
+/// well as those the graph was built with; a batch with a bad case adds nothing.
+#[test]
+fn a_batch_linked_on_all_cores_keeps_recall_and_a_bad_batch_adds_nothing() {
+    let shape = Shape::Clustered {
+        clusters: 200,
+        spread: 0.5,
+    };
+    let mut rng = TestRng::new(23);
+    let data = sample(&mut rng, shape, DIM, 2 * N_DEFAULT + 100);
+    let (docs, queries) = data.split_at(2 * N_DEFAULT);
+    let (built, added) = docs.split_at(N_DEFAULT);
+    let mut store = VectorStore::create(DIM, HnswParams::default()).expect("valid params");
+    for (doc, v) in built.iter().enumerate() {
+        store
+            .insert_case(doc as u64, std::slice::from_ref(v))
+            .expect("valid vector");
+    }
+    store.build_graph();
+    let batch: Vec<(u64, &[Vec<f32>])> = added
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ((N_DEFAULT + i) as u64, std::slice::from_ref(v)))
+        .collect();
+    store.insert_cases(&batch).expect("valid batch");
+    assert_eq!(store.len(), 2 * N_DEFAULT);
+    let k = 10;
+    let mut found = 0;
+    for q in queries {
+        let exact = store
+            .search_with_plan(q, k, None, SearchPlan::Exact)
+            .expect("valid query");
+        let approx = store
+            .search_with_plan(q, k, None, SearchPlan::Graph)
+            .expect("valid query");
+        found += approx
+            .iter()
+            .filter(|(d, _)| exact.iter().any(|(e, _)| e == d))
+            .count();
+    }
+    let recall = found as f64 / (k * queries.len()) as f64;
+    assert!(recall >= 0.95, "recall {recall}");
+    // every added doc is reachable: it finds itself
+    for (i, v) in added.iter().enumerate().step_by(97) {
+        let hit = store
+            .search_with_plan(v, 1, None, SearchPlan::Graph)
+            .expect("valid query");
+        assert_eq!(hit.first().map(|h| h.0), Some((N_DEFAULT + i) as u64));
+    }
+    let empty: &[Vec<f32>] = &[];
+    let bad = [(9_999_998u64, &added[..1]), (9_999_999u64, empty)];
+    assert!(store.insert_cases(&bad).is_err());
+    assert_eq!(
+        store.len(),
+        2 * N_DEFAULT,
+        "nothing of a bad batch is added"
+    );
+    assert!(!store.contains(9_999_998));
+}
+
 /// 20,000 Gaussian vectors: the measurement behind the default `ef_search` (0.980 / 1.000).
 #[test]
 #[ignore = "slow (minutes in a debug build); run with --release --ignored"]

@@ -145,46 +145,60 @@ impl VectorStore {
         self.cases.contains_key(&doc)
     }
 
-    /// Inserts case `doc` with its chunk vectors, replacing (tombstoning) any previous version.
-    ///
-    /// Vectors are L2-normalised. Nothing is changed if any vector is rejected (wrong
-    /// dimension, NaN/infinite, zero length) or `chunks` is empty.
+    /// Adds (or replaces) case `doc` with its chunk vectors (each normalised; at least one).
+    /// When the graph exists, the new rows are linked into it right away.
     pub fn insert_case<V: AsRef<[f32]>>(&mut self, doc: u64, chunks: &[V]) -> Result<()> {
-        if chunks.is_empty() {
-            return Err(VectorError::EmptyCase { doc });
+        self.insert_cases(&[(doc, chunks)])
+    }
+
+    /// Adds (or replaces) many cases at once; when the graph exists, their rows are linked
+    /// into it on all cores (a commit of thousands of cases costs what one link pass of its
+    /// rows costs, spread over the machine, not one row after the other). On an error
+    /// (an empty case, a bad vector) nothing is added.
+    pub fn insert_cases<V: AsRef<[f32]>>(&mut self, cases: &[(u64, &[V])]) -> Result<()> {
+        let mut normalised = Vec::with_capacity(cases.len());
+        let mut rows = 0;
+        for (doc, chunks) in cases {
+            if chunks.is_empty() {
+                return Err(VectorError::EmptyCase { doc: *doc });
+            }
+            let n = chunks
+                .iter()
+                .map(|c| normalise(c.as_ref(), self.dim))
+                .collect::<Result<Vec<_>>>()?;
+            rows += n.len();
+            normalised.push((*doc, n));
         }
-        let normalised = chunks
-            .iter()
-            .map(|c| normalise(c.as_ref(), self.dim))
-            .collect::<Result<Vec<_>>>()?;
-        if self.owners.len() + normalised.len() > u32::MAX as usize {
+        if self.owners.len() + rows > u32::MAX as usize {
             return Err(VectorError::InvalidParams(format!(
                 "a store holds at most {} vectors",
                 u32::MAX
             )));
         }
-        self.delete_case(doc);
-        crate::memory::reserve_huge(&mut self.vectors, normalised.len() * self.dim);
-        let mut ids = Vec::with_capacity(normalised.len());
-        for v in normalised {
-            let id = self.owners.len();
-            self.vectors.extend_from_slice(&v);
-            self.owners.push(doc);
-            self.alive.push(true);
-            ids.push(id);
+        let first = self.owners.len();
+        crate::memory::reserve_huge(&mut self.vectors, rows * self.dim);
+        for (doc, vectors) in normalised {
+            self.delete_case(doc);
+            let mut ids = Vec::with_capacity(vectors.len());
+            for v in vectors {
+                ids.push(self.owners.len());
+                self.vectors.extend_from_slice(&v);
+                self.owners.push(doc);
+                self.alive.push(true);
+            }
+            self.live_vectors += ids.len();
+            self.cases.insert(doc, ids);
         }
+        let end = self.owners.len();
         if let Some(graph) = self.graph.get_mut() {
-            graph.reserve(self.owners.len());
+            graph.reserve(end);
             let rows = Rows {
                 data: &self.vectors,
                 dim: self.dim,
             };
-            for &id in &ids {
-                graph.insert(rows, id as u32);
-            }
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            graph.insert_all(rows, first as u32..end as u32, threads);
         }
-        self.live_vectors += ids.len();
-        self.cases.insert(doc, ids);
         Ok(())
     }
 

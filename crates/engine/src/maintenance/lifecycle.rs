@@ -383,10 +383,11 @@ impl Engine {
             with_text += embedded.len() as u64;
             if let Some(d) = &generation.dense {
                 let mut store = d.vectors.write().map_err(|_| poisoned())?;
-                for (k, _, vecs) in &embedded {
-                    store.delete_case(*k);
-                    store.insert_case(*k, vecs)?;
-                }
+                let batch: Vec<(u64, &[Vec<f32>])> = embedded
+                    .iter()
+                    .map(|(k, _, vecs)| (*k, vecs.as_slice()))
+                    .collect();
+                store.insert_cases(&batch)?;
             }
             *done += n;
             progress(&meter.progress(RebuildPhase::Cases, *done, total));

@@ -121,19 +121,24 @@ impl EngineWriter<'_> {
             for id in &deleted {
                 store.delete_case(doc_key(id));
             }
-            for (k, id, chunks) in &embedded {
+            {
                 let keys = generation.keys.read().map_err(|_| poisoned())?;
-                if let Some(other) = keys.get(k) {
-                    if other != id {
-                        return Err(EngineError::InvalidRequest(format!(
-                            "case ids {other} and {id} have the same vector key; rename one"
-                        )));
+                for (k, id, _) in &embedded {
+                    if let Some(other) = keys.get(k) {
+                        if other != id {
+                            return Err(EngineError::InvalidRequest(format!(
+                                "case ids {other} and {id} have the same vector key; rename one"
+                            )));
+                        }
                     }
                 }
-                drop(keys);
-                store.delete_case(*k);
-                store.insert_case(*k, chunks)?;
             }
+            // one batch: the graph links the commit's rows on all cores
+            let batch: Vec<(u64, &[Vec<f32>])> = embedded
+                .iter()
+                .map(|(k, _, chunks)| (*k, chunks.as_slice()))
+                .collect();
+            store.insert_cases(&batch)?;
             store.save(&generation.vectors_dir())?;
         }
         writer.commit()?;
