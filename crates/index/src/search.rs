@@ -435,7 +435,11 @@ impl CaseIndex {
             self.inner.fields.title,
         ];
         let mut weights: Vec<(String, f32)> = Vec::with_capacity(tokens.len());
-        for token in tokens.into_keys() {
+        // in token order, so the sums below are the same on every run (a HashMap's order
+        // changed the last digits of a hit's coverage from one process to the next)
+        let mut tokens: Vec<String> = tokens.into_keys().collect();
+        tokens.sort_unstable();
+        for token in tokens {
             let mut df = 0u64;
             for field in fields {
                 df = df.max(searcher.doc_freq(&Term::from_field_text(field, &token))?);
