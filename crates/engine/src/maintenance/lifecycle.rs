@@ -776,25 +776,18 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_cases::{case, ids};
+    use crate::test_cases::{case, engine_with, ids};
     use crate::EngineOptions;
 
     fn engine_with_cases(dir: &Path) -> Engine {
-        let engine = Engine::open(&EngineOptions {
-            index_dir: dir.to_path_buf(),
-            ..EngineOptions::default()
-        })
-        .expect("engine");
-        let mut w = engine.writer().expect("writer");
-        for (id, f) in [
-            ("t:1", "被告人甲在超市窃取手机一部。"),
-            ("t:2", "被告人乙醉酒驾驶机动车在道路上行驶。"),
-            ("t:3", "被告人丙冒充客服骗取被害人钱款。"),
-        ] {
-            w.upsert(case(id, f)).expect("upsert");
-        }
-        w.commit(&mut |_, _| {}).expect("commit");
-        engine
+        engine_with(
+            dir,
+            vec![
+                case("t:1", "被告人甲在超市窃取手机一部。"),
+                case("t:2", "被告人乙醉酒驾驶机动车在道路上行驶。"),
+                case("t:3", "被告人丙冒充客服骗取被害人钱款。"),
+            ],
+        )
     }
 
     #[test]

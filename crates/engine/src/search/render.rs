@@ -210,23 +210,16 @@ impl LegalRanking {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_cases::case;
-    use crate::{Engine, EngineOptions, Query};
+    use crate::test_cases::{case, engine_with};
+    use crate::Query;
 
     #[test]
     fn hits_read_the_same_in_text_and_json() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let engine = Engine::open(&EngineOptions {
-            index_dir: dir.path().to_path_buf(),
-            ..EngineOptions::default()
-        })
-        .expect("engine");
-        let mut w = engine.writer().expect("writer");
         let mut c = case("r:1", "被告人甲在超市窃取<手机>一部。");
         c.tier = leian_ingest::AuthorityTier::Guiding;
         c.charges = vec!["盗窃罪".into()];
-        w.upsert(c).expect("upsert");
-        w.commit(&mut |_, _| {}).expect("commit");
+        let engine = engine_with(dir.path(), vec![c]);
         let hits = engine.search(&Query::new("窃取手机", 5)).expect("search");
         let text = hits_text(&hits, true);
         assert!(text.starts_with(" 1. ["), "{text}");

@@ -616,18 +616,11 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_cases::{case, ids};
-    use crate::EngineOptions;
+    use crate::test_cases::{case, engine_with, ids};
 
     /// A BM25-only engine over three fictional cases (a guiding theft case among them).
     fn engine(dir: &std::path::Path) -> Engine {
-        let engine = Engine::open(&EngineOptions {
-            index_dir: dir.to_path_buf(),
-            ..EngineOptions::default()
-        })
-        .expect("engine");
-        let mut w = engine.writer().expect("writer");
-        for (id, facts, charge, tier) in [
+        let cases = [
             (
                 "s:1",
                 "被告人甲在超市趁店员不备窃取手机一部，价值三千元。",
@@ -646,14 +639,16 @@ mod tests {
                 "危险驾驶罪",
                 AuthorityTier::Other,
             ),
-        ] {
+        ]
+        .into_iter()
+        .map(|(id, facts, charge, tier)| {
             let mut c = case(id, facts);
             c.charges = vec![charge.into()];
             c.tier = tier;
-            w.upsert(c).expect("upsert");
-        }
-        w.commit(&mut |_, _| {}).expect("commit");
-        engine
+            c
+        })
+        .collect();
+        engine_with(dir, cases)
     }
 
     #[test]
