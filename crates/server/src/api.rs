@@ -1,8 +1,7 @@
 //! Request and response bodies of the JSON API, and how engine results become them.
 
 use crate::error::{AppError, Result};
-use leian_engine::Filters;
-use leian_engine::{Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
+use leian_engine::{Filters, Fusion, LegalQuery, Query, RankedCase, Ranking, SearchMode};
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CourtLevel, StatuteRef};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

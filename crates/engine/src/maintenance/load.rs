@@ -2,16 +2,14 @@
 //! format one record at a time (a JSON-lines file line by line, so memory is bounded by
 //! the commit batch, not the file), its cases upserted and committed in batches, each
 //! commit acknowledged; bad records reported and skipped, nothing already stored touched
-//! by them. A case restricted
-//! to some courts (`visible_to`) has its restriction stored before the commit that makes
-//! it searchable, so it is never seen outside them.
+//! by them. A case restricted to some courts (`visible_to`) has its restriction stored
+//! before the commit that makes it searchable, so it is never seen outside them.
 
 use crate::engine::{Engine, DB_FILE};
 use crate::error::{EngineError, Result};
 use crate::maintenance::writer::EngineWriter;
 use leian_ingest::{AuthorityTier, Case, Format, Item, RecordError, RecordStream};
 use leian_visibility::CaseVisibility;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,7 +27,7 @@ pub struct LoadOptions {
 }
 
 /// What one load did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct LoadSummary {
     pub cases: usize,
     pub statutes: usize,
@@ -40,7 +38,6 @@ pub struct LoadSummary {
     pub restricted: usize,
     pub seconds: f64,
     /// Guiding and typical cases loaded (they get pushed to pending cases).
-    #[serde(skip)]
     pub authority: Vec<Case>,
 }
 

@@ -94,11 +94,6 @@ impl EngineWriter<'_> {
         self.sources.push(line.into());
     }
 
-    /// Number of cases waiting to be embedded at commit.
-    pub fn pending_embeddings(&self) -> usize {
-        self.pending.len()
-    }
-
     /// Embeds pending cases (calling `progress(done, total)` as it goes), saves the
     /// vectors, then commits the full-text index; `meta.json` (with the new commit_seq)
     /// is written last. Embeddings are cached before anything is committed, so a crash
