@@ -148,7 +148,8 @@ struct FileRecords {
     size: u64,
     /// Bytes of it read so far.
     read: u64,
-    /// The format its lines are parsed in (decided from its first record for `Auto`).
+    /// The format its lines are parsed in (decided from its first record for `Auto`;
+    /// set with [`FileRecords::set_format`]).
     format: Format,
     /// LeCaRD queries get their own id space (see [`lecard_query_id`]).
     lecard_queries: bool,
@@ -266,10 +267,10 @@ impl FileRecords {
                 .read_to_string(&mut content)
                 .map_err(io_at(&f.path))?;
             f.read = size;
-            if f.format == Format::Auto {
-                f.format = detect_format(&f.path, &content);
-            }
-            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+            f.set_format(match f.format {
+                Format::Auto => detect_format(&f.path, &content),
+                given => given,
+            });
             match serde_json::from_str::<Vec<Value>>(content.trim_start()) {
                 Ok(vs) => {
                     for v in vs {
@@ -284,7 +285,7 @@ impl FileRecords {
         if f.format == Format::Auto {
             // the first record's keys decide: read up to it, keep what was read
             let mut first = None;
-            while first.is_none() && f.lines.is_some() {
+            while first.is_none() {
                 match f.next_line()? {
                     Some((n, Ok(text))) if !text.trim().is_empty() => first = Some((n, Ok(text))),
                     Some((_, Ok(_))) => {}
@@ -296,15 +297,21 @@ impl FileRecords {
                 Some((_, Ok(text))) => text.as_str(),
                 _ => "",
             };
-            f.format = detect_format(&f.path, detected_from);
-            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+            f.set_format(detect_format(&f.path, detected_from));
             if let Some((n, line)) = first {
                 f.push_line(n, line);
             }
         } else {
-            f.lecard_queries = names_lecard_queries(&f.path, f.format);
+            f.set_format(f.format);
         }
         Ok(f)
+    }
+
+    /// The format the file's records are parsed in, decided: LeCaRD query files get their
+    /// own id space with it.
+    fn set_format(&mut self, format: Format) {
+        self.format = format;
+        self.lecard_queries = names_lecard_queries(&self.path, format);
     }
 
     /// The next line (1-based number, text or why it is not text); `None` at the end.

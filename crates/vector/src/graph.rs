@@ -266,29 +266,13 @@ impl HnswGraph {
             return graph;
         }
         graph.insert(rows, 0);
-        let next = AtomicUsize::new(1);
-        let work = |graph: &HnswGraph| loop {
-            let id = next.fetch_add(1, AtomicOrdering::Relaxed);
-            if id >= n {
-                break;
-            }
-            graph.insert(rows, id as u32);
-        };
-        let threads = threads.clamp(1, 64);
-        if threads == 1 || n < 1_000 {
-            work(&graph);
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..threads {
-                    scope.spawn(|| work(&graph));
-                }
-            });
-        }
+        graph.insert_all(rows, 1..n as u32, threads);
         graph
     }
 
     /// Links nodes `ids` (reserved slots whose rows exist) into the graph on `threads`
-    /// threads; fewer than 1,000 nodes, or one thread, link in order on this one.
+    /// threads; fewer than 1,000 nodes, or one thread, link in order on this one (the
+    /// same graph every time).
     pub(crate) fn insert_all(&self, rows: Rows<'_>, ids: std::ops::Range<u32>, threads: usize) {
         let next = AtomicUsize::new(ids.start as usize);
         let end = ids.end as usize;

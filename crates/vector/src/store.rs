@@ -145,16 +145,19 @@ impl VectorStore {
         self.cases.contains_key(&doc)
     }
 
-    /// Adds (or replaces) case `doc` with its chunk vectors (each normalised; at least one).
-    /// When the graph exists, the new rows are linked into it right away.
+    /// Inserts case `doc` with its chunk vectors, replacing (tombstoning) any previous version.
+    ///
+    /// Vectors are L2-normalised. Nothing is changed if any vector is rejected (wrong
+    /// dimension, NaN/infinite, zero length) or `chunks` is empty. When the graph exists,
+    /// the new rows are linked into it right away.
     pub fn insert_case<V: AsRef<[f32]>>(&mut self, doc: u64, chunks: &[V]) -> Result<()> {
         self.insert_cases(&[(doc, chunks)])
     }
 
-    /// Adds (or replaces) many cases at once; when the graph exists, their rows are linked
-    /// into it on all cores (a commit of thousands of cases costs what one link pass of its
-    /// rows costs, spread over the machine, not one row after the other). On an error
-    /// (an empty case, a bad vector) nothing is added.
+    /// [`Self::insert_case`] for many cases at once; when the graph exists, their rows are
+    /// linked into it on all cores (a commit of thousands of cases costs one link pass of
+    /// its rows spread over the machine, not one row after the other). Nothing is changed
+    /// if any case is empty or any vector is rejected.
     pub fn insert_cases<V: AsRef<[f32]>>(&mut self, cases: &[(u64, &[V])]) -> Result<()> {
         let mut normalised = Vec::with_capacity(cases.len());
         let mut rows = 0;
