@@ -10,6 +10,18 @@ use std::sync::Mutex;
 /// (one file per model id).
 pub(crate) const CACHE_DIR: &str = "embed-cache";
 
+/// How cases are cut into chunks with `max_chunks` per case (default
+/// `leian_embed::DEFAULT_MAX_CHUNKS`): the one rule for ingest and the bulk embedding job,
+/// whose cache keys must be the very chunks ingest asks for.
+pub(crate) fn chunking(max_chunks: Option<usize>) -> ChunkOptions {
+    ChunkOptions {
+        max_chunks: max_chunks
+            .unwrap_or(ChunkOptions::default().max_chunks)
+            .max(1),
+        ..ChunkOptions::default()
+    }
+}
+
 pub(crate) struct DenseModel {
     pub(crate) embedder: Embedder,
     pub(crate) cache: Mutex<EmbeddingCache>,
@@ -36,12 +48,7 @@ impl DenseModel {
         Ok(DenseModel {
             embedder,
             cache: Mutex::new(cache),
-            chunking: ChunkOptions {
-                max_chunks: max_chunks
-                    .unwrap_or(ChunkOptions::default().max_chunks)
-                    .max(1),
-                ..ChunkOptions::default()
-            },
+            chunking: chunking(max_chunks),
             dir: std::fs::canonicalize(model_dir).unwrap_or_else(|_| model_dir.to_path_buf()),
         })
     }

@@ -10,9 +10,7 @@
 use crate::error::{EngineError, Result};
 use crate::key::doc_key;
 use crate::Engine;
-use leian_embed::{
-    ChunkOptions, Embedder, EmbedderOptions, EmbeddingCache, Precision, PASSAGE_PREFIX,
-};
+use leian_embed::{Embedder, EmbedderOptions, EmbeddingCache, Precision, PASSAGE_PREFIX};
 use leian_ingest::{Case, CaseId, Format, Item, RecordError, RecordStream};
 use std::path::PathBuf;
 
@@ -106,13 +104,7 @@ pub fn embed_paths(
     )?;
     let mut cache =
         EmbeddingCache::open_part(&job.cache_dir, embedder.model_id(), &job.shard.part_name())?;
-    let chunking = ChunkOptions {
-        max_chunks: job
-            .max_chunks
-            .unwrap_or(ChunkOptions::default().max_chunks)
-            .max(1),
-        ..ChunkOptions::default()
-    };
+    let chunking = crate::model::chunking(job.max_chunks);
     const BATCH: usize = 16;
     let mut stats = EmbedJobStats::default();
     let mut batch: Vec<Case> = Vec::with_capacity(BATCH);
