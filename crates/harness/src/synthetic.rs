@@ -486,15 +486,13 @@ impl Generator {
         let lawyer = format!("{}某某", r.pick(SURNAMES));
         let header = format!(
             "{court}\n刑事判决书\n{number}\n公诉机关{}。\n被告人{name}，户籍所在地{}，\
-             因涉嫌犯{charges}于{}年{}月{}日被刑事拘留，同年{}月{}日被逮捕。现羁押于{}。\n\
+             因涉嫌犯{charges}于{}被刑事拘留，同年{}月{}日被逮捕。现羁押于{}。\n\
              辩护人{lawyer}，{}律师事务所律师。\n公诉机关以{}检刑诉〔{}〕{}号起诉书指控被告人{name}犯{charges}，\
-             于{}年{}月{}日向本院提起公诉。本院依法适用{}程序，公开开庭审理了本案。公诉机关指派检察员{}某出庭支持公诉，\
+             于{}向本院提起公诉。本院依法适用{}程序，公开开庭审理了本案。公诉机关指派检察员{}某出庭支持公诉，\
              被告人{name}及其辩护人{lawyer}到庭参加诉讼。现已审理终结。\n",
             court.replace("人民法院", "人民检察院"),
             case.region.clone().unwrap_or_default(),
-            r.range(2014, 2022),
-            r.range(1, 12),
-            r.range(1, 28),
+            date_zh(&mut r, 2014, 2022),
             r.range(1, 12),
             r.range(1, 28),
             court.replace("人民法院", "看守所"),
@@ -502,9 +500,7 @@ impl Generator {
             case.region.clone().unwrap_or_default(),
             r.range(2014, 2022),
             r.range(1, 999),
-            r.range(2014, 2022),
-            r.range(1, 12),
-            r.range(1, 28),
+            date_zh(&mut r, 2014, 2022),
             r.pick(&["普通", "简易", "速裁"]),
             r.pick(SURNAMES),
         );
@@ -588,14 +584,10 @@ impl Generator {
             r.pick(&["予以采纳", "予以部分采纳", "依法调整"]),
         );
         let count = format!(
-            "\n（刑期从判决执行之日起计算。判决执行以前先行羁押的，羁押一日折抵刑期一日，即自{}年{}月{}日起至{}年{}月{}日止。）\n\
+            "\n（刑期从判决执行之日起计算。判决执行以前先行羁押的，羁押一日折抵刑期一日，即自{}起至{}止。）\n\
              如不服本判决，可在接到判决书的第二日起十日内，通过本院或者直接向{}提出上诉。书面上诉的，应当提交上诉状正本一份，副本二份。",
-            r.range(2014, 2022),
-            r.range(1, 12),
-            r.range(1, 28),
-            r.range(2015, 2026),
-            r.range(1, 12),
-            r.range(1, 28),
+            date_zh(&mut r, 2014, 2022),
+            date_zh(&mut r, 2015, 2026),
             if court.contains("中级") || court.contains("高级") {
                 "上一级人民法院"
             } else {
@@ -685,6 +677,16 @@ impl Generator {
         );
         case
     }
+}
+
+/// A date `YYYY年M月D日` in years `from..=to` (days 1–28, so every month has them).
+fn date_zh(r: &mut SplitMix, from: u64, to: u64) -> String {
+    format!(
+        "{}年{}月{}日",
+        r.range(from, to),
+        r.range(1, 12),
+        r.range(1, 28)
+    )
 }
 
 /// The facts of one crime of `kind`.
