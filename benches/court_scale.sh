@@ -21,6 +21,14 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null || { echo "need
 if [ ! -x "$BIN" ]; then cargo build --release --quiet; fi
 if [ -n "${3:-}" ]; then WORK=$3; mkdir -p "$WORK"; KEEP=1; else WORK=$(mktemp -d); KEEP=0; fi
 SERVER=
+# waits for the server on $PORT to answer /healthz (up to 10 minutes: a big index loads)
+wait_healthy() {
+  for _ in $(seq 1 1200); do
+    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  return 1
+}
 cleanup() { [ -n "$SERVER" ] && kill -INT "$SERVER" 2>/dev/null; [ "$KEEP" = 1 ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 INDEX=$WORK/index
@@ -38,20 +46,7 @@ disk=$(du -sb "$INDEX" | cut -f1)
 cache=$(du -sb "$INDEX/embed-cache" | cut -f1)
 
 # queries: 12 keyword queries, and 300-character pasted facts of cases not in the corpus
-cat > "$WORK/keyword.txt" <<'Q'
-盗窃 手机 超市
-醉酒驾驶机动车 血液酒精含量
-冒充客服 诈骗 转账
-故意伤害 轻伤二级 赔偿 谅解
-入户盗窃 现金
-信用卡 透支 催收 不还
-抢劫 持刀 出租车司机
-贩卖毒品 甲基苯丙胺
-交通肇事 逃逸 致人死亡
-帮助信息网络犯罪活动 银行卡
-非法吸收公众存款 高息
-寻衅滋事 随意殴打 酒后
-Q
+cp benches/keyword_queries.txt "$WORK/keyword.txt"
 "$BIN" gen --cases 24 --seed 991 --full-length --out "$WORK/queries.jsonl" 2>/dev/null
 python3 - "$WORK/queries.jsonl" > "$WORK/facts.txt" <<'PY'
 import json, sys
@@ -64,10 +59,7 @@ PY
 mkdir -p "$WORK/empty"
 "$BIN" serve --index "$WORK/empty" --addr "127.0.0.1:$PORT" >"$WORK/serve-empty.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_healthy || { cat "$WORK/serve-empty.log" >&2; exit 1; }
 empty_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
 kill -INT "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
@@ -75,40 +67,13 @@ KEY=$("$BIN" keys create --index "$INDEX" --role judge --court 压测法院 --na
 "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --per-key-concurrent 64 \
   --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 1200); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_healthy || true
 curl -sf "http://127.0.0.1:$PORT/healthz" >"$WORK/health.json" || { cat "$WORK/serve.log" >&2; exit 1; }
 
-cat >"$WORK/search.lua" <<'EOF2'
-local queries = {}
-for line in io.lines(os.getenv("LEIAN_QUERIES")) do
-  if #line > 0 then queries[#queries + 1] = line:gsub('"', '') end
-end
-local mode = os.getenv("LEIAN_MODE") or "bm25"
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("LEIAN_KEY")
-request = function()
-  i = i + 1
-  local q = queries[(i % #queries) + 1]
-  return wrk.format(nil, "/v1/search", nil,
-    '{"query":"' .. q .. '","top_k":10,"mode":"' .. mode .. '"}')
-end
-done = function(summary, latency, requests)
-  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT %d %.1f %.1f %.1f %d\n", summary.requests,
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
-end
-EOF2
 # warm up each kind once
 for q in keyword facts; do
   LEIAN_QUERIES="$WORK/$q.txt" LEIAN_MODE=hybrid LEIAN_KEY=$KEY wrk -t 1 -c 1 -d 3s \
-    -s "$WORK/search.lua" "http://127.0.0.1:$PORT" >/dev/null
+    -s benches/search.lua "http://127.0.0.1:$PORT" >/dev/null
 done
 serve_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
 
@@ -128,8 +93,8 @@ for mode in bm25 hybrid; do
   for q in keyword facts; do
     for c in 1 8; do
       line=$(LEIAN_QUERIES="$WORK/$q.txt" LEIAN_MODE=$mode LEIAN_KEY=$KEY wrk -t "$(( c < 2 ? 1 : 2 ))" \
-        -c "$c" -d "${SECS}s" --timeout 30s -s "$WORK/search.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
-      read -r _ n rps p50 p99 errs <<<"$line"
+        -c "$c" -d "${SECS}s" --timeout 30s -s benches/search.lua "http://127.0.0.1:$PORT" | grep '^RESULT')
+      read -r _ n rps p50 _ p99 errs <<<"$line"
       echo "| $mode | $q | $c | $n | $rps | $p50 | $p99 | $errs |"
     done
   done

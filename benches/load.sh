@@ -25,40 +25,14 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 curl -sf "http://127.0.0.1:$PORT/healthz" >"$WORK/health.json" || { cat "$WORK/serve.log" >&2; exit 1; }
-# twelve fictional queries of the kinds judges type, rotated per request
-cat >"$WORK/search.lua" <<'EOF'
-local queries = {
-  "盗窃 手机 超市", "醉酒驾驶机动车 血液酒精含量", "冒充客服 诈骗 转账",
-  "故意伤害 轻伤二级 赔偿 谅解", "入户盗窃 现金", "信用卡 透支 催收 不还",
-  "抢劫 持刀 出租车司机", "贩卖毒品 甲基苯丙胺 十克", "交通肇事 逃逸 致人死亡",
-  "帮助信息网络犯罪活动 出售银行卡", "非法吸收公众存款 高息 投资", "寻衅滋事 随意殴打 酒后"
-}
-local mode = os.getenv("LEIAN_MODE") or "bm25"
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("LEIAN_KEY")
-request = function()
-  i = i + 1
-  local q = queries[(i % #queries) + 1]
-  return wrk.format(nil, "/v1/search", nil,
-    '{"query":"' .. q .. '","top_k":10,"mode":"' .. mode .. '"}')
-end
-done = function(summary, latency, requests)
-  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT %d %.1f %.1f %.1f %.1f %d\n", summary.requests,
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, errors))
-end
-EOF
+# twelve fictional queries of the kinds judges type, rotated per request (benches/search.lua)
 echo "| mode | connections | requests | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | errors |"
 echo "|---|---|---|---|---|---|---|---|"
 for mode in bm25 hybrid; do
   for c in 1 8 32; do
-    line=$(LEIAN_MODE=$mode LEIAN_KEY=$KEY wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${SECS}s" \
-      --timeout 30s -s "$WORK/search.lua" "http://127.0.0.1:$PORT" | grep '^RESULT')
+    line=$(LEIAN_QUERIES=benches/keyword_queries.txt LEIAN_MODE=$mode LEIAN_KEY=$KEY \
+      wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${SECS}s" \
+      --timeout 30s -s benches/search.lua "http://127.0.0.1:$PORT" | grep '^RESULT')
     read -r _ n rps p50 p90 p99 errs <<<"$line"
     echo "| $mode | $c | $n | $rps | $p50 | $p90 | $p99 | $errs |"
   done
