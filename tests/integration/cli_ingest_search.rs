@@ -26,6 +26,27 @@ fn count_sample_lines() -> usize {
             .count()
 }
 
+/// Commands that read an index refuse a dir that holds none — a missing one, or an
+/// existing dir without an index — and make no empty index there.
+#[test]
+fn reading_commands_refuse_a_dir_without_an_index_and_create_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("typo");
+    for index in [dir.path(), missing.as_path()] {
+        for args in [
+            vec!["search", "--index", path_str(index), "盗窃"],
+            vec!["stats", "--index", path_str(index)],
+        ] {
+            let out = leian(&args);
+            assert!(!out.status.success(), "{args:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("no index at"), "{args:?}: {err}");
+            assert!(!index.join("CURRENT").exists(), "{args:?} made an index");
+        }
+    }
+    assert!(!missing.exists());
+}
+
 #[test]
 fn ingest_sample_reports_counts_and_reingest_replaces() {
     let dir = tempfile::tempdir().unwrap();

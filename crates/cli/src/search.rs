@@ -166,9 +166,10 @@ pub(crate) struct SimilarArgs {
     model: crate::model::ModelArgs,
 }
 
-/// Opens an existing index (never creates one by accident on a typo'd path).
+/// Opens an existing index (never creates one by accident on a typo'd path or in a dir
+/// that holds none: the rule `leian keys` follows too, `leian_engine::holds_index`).
 pub(crate) fn open_existing(dir: &Path, model: &crate::model::ModelArgs) -> Result<Engine> {
-    if !dir.exists() {
+    if !leian_engine::holds_index(dir) {
         bail!(
             "no index at {}: run `leian ingest PATH --index {}` first",
             dir.display(),

@@ -21,6 +21,12 @@ use std::time::{Duration, Instant};
 /// pushes (the server's and push's tables) and case visibility (leian-visibility's).
 pub const DB_FILE: &str = "leian.sqlite";
 
+/// Whether `dir` holds an index (its `CURRENT` file): commands that read an index refuse a
+/// dir without one rather than open (and so create) an empty index on a mistyped path.
+pub fn holds_index(dir: &Path) -> bool {
+    dir.join("CURRENT").is_file()
+}
+
 /// How to open an [`Engine`]; `EngineOptions { index_dir, ..Default::default() }` is BM25-only.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {

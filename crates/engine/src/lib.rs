@@ -25,7 +25,7 @@ pub mod search;
 #[cfg(test)]
 mod test_cases;
 
-pub use engine::{Engine, EngineOptions, DB_FILE};
+pub use engine::{holds_index, Engine, EngineOptions, DB_FILE};
 pub use error::{EngineError, Result};
 pub use key::doc_key;
 pub use leian_index::{escape_html, Coverage, GenerationMeta};

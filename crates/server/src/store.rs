@@ -213,7 +213,7 @@ impl Store {
     /// The store of an existing index dir (one holding `CURRENT`): refuses a dir with no
     /// index, so a mistyped path makes no empty index with a key nobody serves.
     pub fn open_existing(index_dir: &Path) -> Result<Store> {
-        if !index_dir.join("CURRENT").is_file() {
+        if !leian_engine::holds_index(index_dir) {
             return Err(AppError::NotFound(format!(
                 "{} holds no leian index (no CURRENT file): pass the index dir `leian serve` \
                  uses, or ingest cases into it first",
