@@ -2,8 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use leian_engine::Filters;
-use leian_engine::{hits_json, hits_text, Engine, Fusion, Query, RankedCase, SearchMode};
+use leian_engine::{hits_json, hits_text, Engine, Filters, Fusion, Query, RankedCase, SearchMode};
 use leian_ingest::{AuthorityTier, CaseCategory, CaseId, CourtLevel};
 use std::path::{Path, PathBuf};
 

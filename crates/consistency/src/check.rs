@@ -4,8 +4,7 @@ use crate::draft::Draft;
 use crate::error::{ConsistencyError, Result};
 use crate::rule::{assess, WarningLevel, WarningRule};
 use crate::stats::{quantile, similarity_weights, Distribution, Outcome};
-use leian_engine::Filters;
-use leian_engine::{Engine, Query, Ran, RankedCase, SearchMode};
+use leian_engine::{Engine, Filters, Query, Ran, RankedCase, SearchMode};
 use leian_ingest::{
     extract_circumstances, AuthorityTier, Case, Circumstance, CircumstanceEffect, MainPenalty,
     Sentence, StatuteRef,

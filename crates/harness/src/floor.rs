@@ -19,9 +19,7 @@
 
 use crate::error::{HarnessError, Result};
 use crate::lecard::LecardQuery;
-use leian_engine::Coverage;
-use leian_engine::Filters;
-use leian_engine::{Engine, FloorRule, LegalQuery, Query, RankedCase};
+use leian_engine::{Coverage, Engine, Filters, FloorRule, LegalQuery, Query, RankedCase};
 use leian_eval::cv::fold_assignment;
 use leian_eval::Qrels;
 use leian_ingest::{lecard_case_id, AuthorityTier, CaseId};

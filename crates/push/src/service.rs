@@ -7,8 +7,7 @@ use crate::model::*;
 use crate::reverse::{PendingIndex, ReverseMatch};
 use crate::similarity::{best_passage, Features, ScoreParts, ScoreWeights};
 use crate::store::{new_id, PushStore};
-use leian_engine::Filters;
-use leian_engine::{Engine, Query, SearchMode};
+use leian_engine::{Engine, Filters, Query, SearchMode};
 use leian_ingest::{AuthorityTier, Case, CaseId};
 use std::collections::HashMap;
 use std::path::Path;
@@ -441,9 +440,6 @@ impl PushService {
         ))
     }
 
-    /// After cases were committed to the engine: each guiding or typical one is matched
-    /// against every open pending case and every active subscription, and pushed where it
-    /// reaches them. Returns the ids of the new pushes.
     /// After `leian ingest` committed `cases` into the index at `engine.root()`: when the
     /// index has a database (and so maybe pending cases and subscriptions), its new guiding
     /// and typical cases are pushed; `None` when there was nothing to do, else the pushes
@@ -458,6 +454,9 @@ impl PushService {
         Ok(Some((created, service.open_pending_count()?)))
     }
 
+    /// After cases were committed to the engine: each guiding or typical one is matched
+    /// against every open pending case and every active subscription, and pushed where it
+    /// reaches them. Returns the ids of the new pushes.
     pub fn on_cases_added(&self, engine: &Engine, cases: &[Case]) -> Result<Vec<i64>> {
         let authority: Vec<&Case> = cases.iter().filter(|c| is_authority(c.tier)).collect();
         if authority.is_empty() {
