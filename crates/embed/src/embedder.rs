@@ -40,9 +40,11 @@ pub enum Precision {
     Auto,
     /// candle's f32 BERT, the reference.
     F32,
-    /// Weights quantised to 8 bits at load time, no work on padding: about
-    /// twice as fast where the CPU has VNNI, vectors within 0.001 cosine of
-    /// f32 (so both share one model id and one cache).
+    /// Weights quantised to 8 bits at load time, no work on padding, no
+    /// tensor library between steps: 4–6× candle f32 where the CPU has
+    /// AVX-512 VNNI (BENCHMARKS.md), vectors within 0.001 cosine of f32 (so
+    /// both share one model id and one cache). Runs anywhere; without VNNI
+    /// its integer loop is portable and slower than f32.
     Int8,
 }
 
@@ -50,7 +52,7 @@ impl Precision {
     /// What [`Precision::Auto`] resolves to on this CPU.
     pub fn resolved(self) -> Precision {
         match self {
-            Precision::Auto if crate::quantised::int8_is_fast() => Precision::Int8,
+            Precision::Auto if crate::int8::has_fast_kernel() => Precision::Int8,
             Precision::Auto => Precision::F32,
             p => p,
         }
@@ -317,7 +319,7 @@ impl Embedder {
 
     fn forward_batch(&self, seqs: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let model = match &self.encoder {
-            Encoder::Int8(q) => return q.embed(seqs, &self.device),
+            Encoder::Int8(q) => return q.embed(seqs),
             Encoder::F32(m) => m,
         };
         let longest = seqs.iter().map(|s| s.len()).max().unwrap_or(0);

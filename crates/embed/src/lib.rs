@@ -28,6 +28,7 @@ mod embedder;
 mod error;
 mod fetch;
 mod import;
+mod int8;
 mod quantised;
 
 pub use cache::EmbeddingCache;
