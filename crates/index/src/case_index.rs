@@ -536,6 +536,15 @@ impl CaseIndex {
         }
     }
 
+    /// Where the live document of `id` is, by its postings (no document is loaded).
+    pub(crate) fn doc_address(
+        &self,
+        searcher: &Searcher,
+        id: &CaseId,
+    ) -> Result<Option<DocAddress>> {
+        live_doc(searcher, self.inner.fields.id, id)
+    }
+
     pub(crate) fn load_case(&self, searcher: &Searcher, addr: DocAddress) -> Result<Case> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let json = doc
@@ -723,6 +732,37 @@ impl CaseWriter {
         );
         Ok(())
     }
+}
+
+/// Where the live document with `id` in the `id` field is, by its postings (no document
+/// is loaded); `None` when no live document has it.
+pub(crate) fn live_doc(
+    searcher: &Searcher,
+    field: tantivy::schema::Field,
+    id: &CaseId,
+) -> Result<Option<DocAddress>> {
+    use tantivy::DocSet;
+    let term = Term::from_field_text(field, id.as_str());
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let Some(mut postings) = segment
+            .inverted_index(field)?
+            .read_postings(&term, IndexRecordOption::Basic)
+            .map_err(tantivy::TantivyError::from)?
+        else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != tantivy::TERMINATED {
+            if segment
+                .alive_bitset()
+                .is_none_or(|alive| alive.is_alive(doc))
+            {
+                return Ok(Some(DocAddress::new(ord as u32, doc)));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use leian_ingest::{AuthorityTier, Case, CaseCategory, CaseId, CourtLevel, StatuteRef};
 use tantivy::collector::TopDocs;
@@ -16,7 +17,7 @@ use tantivy::query::{
     RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Order, Searcher, Term};
+use tantivy::{DocAddress, DocSet, Order, Searcher, Term};
 
 use crate::case_index::CaseIndex;
 use crate::error::{IndexError, Result};
@@ -272,14 +273,94 @@ pub struct CoverageMeasure {
     weights: Vec<(String, f32)>,
     total: f32,
     unseen_idf: f32,
+    /// The postings of the weighted tokens in the index the measure was made on.
+    indexed: IndexedTokens,
+}
+
+/// Where each weighted token of a [`CoverageMeasure`] is in the facts and title postings
+/// of each segment, so that a case is measured by seeking its document in them rather
+/// than by cutting its text with jieba again (a case's facts field holds exactly its
+/// `fact_text()` unless it is a guiding case, whose gist stands in for absent facts).
+struct IndexedTokens {
+    searcher: Searcher,
+    id: Field,
+    /// per segment: the facts and title inverted indexes, and per weighted token
+    /// (in the order of `weights`) its term info in each
+    segments: Vec<IndexedSegment>,
+}
+
+struct IndexedSegment {
+    inverted: [Arc<tantivy::InvertedIndexReader>; 2],
+    terms: Vec<[Option<tantivy::postings::TermInfo>; 2]>,
+}
+
+impl IndexedTokens {
+    /// Which weighted tokens `case`'s document has in facts or title; `None` when the
+    /// case is not (or no longer) in the index or is a guiding case.
+    fn matched(&self, case: &Case) -> Result<Option<Vec<bool>>> {
+        if case.guiding.is_some() {
+            return Ok(None);
+        }
+        let Some(addr) = crate::case_index::live_doc(&self.searcher, self.id, &case.id)? else {
+            return Ok(None);
+        };
+        let Some(segment) = self.segments.get(addr.segment_ord as usize) else {
+            return Ok(None);
+        };
+        let doc = addr.doc_id;
+        let mut matched = Vec::with_capacity(segment.terms.len());
+        for infos in &segment.terms {
+            let mut has = false;
+            for (info, inverted) in infos.iter().zip(&segment.inverted) {
+                if let Some(info) = info {
+                    let mut postings = inverted
+                        .read_postings_from_terminfo(info, IndexRecordOption::Basic)
+                        .map_err(tantivy::TantivyError::from)?;
+                    // postings start at their first document and only seek forwards
+                    let mut at = postings.doc();
+                    if at < doc {
+                        at = postings.seek(doc);
+                    }
+                    if at == doc {
+                        has = true;
+                        break;
+                    }
+                }
+            }
+            matched.push(has);
+        }
+        Ok(Some(matched))
+    }
 }
 
 impl CoverageMeasure {
-    /// How much of the query `case` covers, from its facts, gist and title.
+    /// How much of the query `case` covers, from its facts, gist and title (an indexed
+    /// case as the index holds it).
     pub fn of(&self, case: &Case) -> Coverage {
         if self.total <= 0.0 {
             return Coverage::default();
         }
+        let covered = match self.indexed.matched(case) {
+            Ok(Some(matched)) => self
+                .weights
+                .iter()
+                .zip(matched)
+                .filter(|(_, has)| *has)
+                .map(|((_, w), _)| w)
+                .sum(),
+            // a guiding case, a case not in the index, or an index read error
+            _ => self.covered_by_text(case),
+        };
+        Coverage {
+            share: covered / self.total,
+            matched_words: covered / self.unseen_idf,
+            dense: None,
+        }
+    }
+
+    /// The covered weight by cutting the case's text (what the postings answer for an
+    /// indexed case, the same sum to the last bit).
+    fn covered_by_text(&self, case: &Case) -> f32 {
         let gist = case.guiding.as_ref().map_or("", |g| g.gist.as_str());
         let mut seen: HashSet<String> = HashSet::new();
         for part in [case.fact_text(), gist, case.title.as_str()] {
@@ -287,17 +368,11 @@ impl CoverageMeasure {
                 seen.insert(t.text);
             }
         }
-        let covered: f32 = self
-            .weights
+        self.weights
             .iter()
             .filter(|(t, _)| seen.contains(t))
             .map(|(_, w)| w)
-            .sum();
-        Coverage {
-            share: covered / self.total,
-            matched_words: covered / self.unseen_idf,
-            dense: None,
-        }
+            .sum()
     }
 }
 
@@ -322,6 +397,14 @@ pub(crate) struct QueryTerm {
     /// The query-tf weight ([`QueryTf`]) times the idf-floor correction: multiplies the
     /// field boost.
     pub(crate) tf_boost: f32,
+}
+
+/// What a text query scores: a sum over clauses (one per query token) of the clause's
+/// fields, each `(term, boost)`; a clause of several fields is their dismax with
+/// [`FIELD_TIE_BREAKER`] when `dismax`, else their sum.
+struct TextPlan {
+    clauses: Vec<Vec<(Term, f32)>>,
+    dismax: bool,
 }
 
 impl CaseIndex {
@@ -439,11 +522,37 @@ impl CaseIndex {
         // changed the last digits of a hit's coverage from one process to the next)
         let mut tokens: Vec<String> = tokens.into_keys().collect();
         tokens.sort_unstable();
+        let mut segments = Vec::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            segments.push(IndexedSegment {
+                inverted: [
+                    reader.inverted_index(self.inner.fields.facts)?,
+                    reader.inverted_index(self.inner.fields.title)?,
+                ],
+                terms: Vec::with_capacity(tokens.len()),
+            });
+        }
         for token in tokens {
-            let mut df = 0u64;
-            for field in fields {
-                df = df.max(searcher.doc_freq(&Term::from_field_text(field, &token))?);
+            // document frequency per field summed over segments (as the searcher's
+            // doc_freq does); the facts and title term infos are kept to measure cases
+            let [facts, gist, title] = fields;
+            let mut per_field = [0u64; 3];
+            for segment in &mut segments {
+                let mut infos = [None, None];
+                for (slot, (field, inverted)) in infos
+                    .iter_mut()
+                    .zip([facts, title].into_iter().zip(&segment.inverted))
+                {
+                    *slot = inverted
+                        .get_term_info(&Term::from_field_text(field, &token))
+                        .map_err(tantivy::TantivyError::from)?;
+                }
+                per_field[0] += infos[0].as_ref().map_or(0, |i| u64::from(i.doc_freq));
+                per_field[2] += infos[1].as_ref().map_or(0, |i| u64::from(i.doc_freq));
+                segment.terms.push(infos);
             }
+            per_field[1] = searcher.doc_freq(&Term::from_field_text(gist, &token))?;
+            let df = per_field.into_iter().max().unwrap_or(0);
             let df = (df as f32).min(n);
             weights.push((token, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
         }
@@ -453,6 +562,11 @@ impl CaseIndex {
             weights,
             total,
             unseen_idf: (1.0 + (n + 0.5) / 0.5).ln(),
+            indexed: IndexedTokens {
+                searcher: searcher.clone(),
+                id: self.inner.fields.id,
+                segments,
+            },
         })
     }
 
@@ -527,30 +641,30 @@ impl CaseIndex {
         text.chars().count() >= self.inner.options.long_query_chars
     }
 
-    fn text_query(&self, terms: &[QueryTerm], fact_like: bool) -> Box<dyn Query> {
+    /// The scoring plan of a text query: one clause per query token, each over the fields
+    /// it searches with their boosts (see [`TextPlan`]).
+    fn text_plan(&self, terms: &[QueryTerm], fact_like: bool) -> TextPlan {
         let f = &self.inner.fields;
         let b = &self.inner.options.boosts;
         if fact_like && self.inner.options.fact_fields == FactFields::Facts {
             // A flat sum of term queries: tantivy scores it with block-max WAND when no
             // filter is AND-ed in. Gist and title exist on few cases (guiding and typical
             // ones): their postings are short, so the extra clauses cost little.
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            let mut clauses = Vec::new();
             for term in terms {
                 for (field, boost) in [(f.facts, b.facts), (f.gist, b.gist), (f.title, b.title)] {
-                    if boost <= 0.0 {
-                        continue;
+                    if boost > 0.0 {
+                        clauses.push(vec![(
+                            Term::from_field_text(field, &term.text),
+                            boost * term.tf_boost,
+                        )]);
                     }
-                    let q = TermQuery::new(
-                        Term::from_field_text(field, &term.text),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), boost * term.tf_boost)),
-                    ));
                 }
             }
-            return Box::new(BooleanQuery::new(clauses));
+            return TextPlan {
+                clauses,
+                dismax: false,
+            };
         }
         let fields: [(Field, f32); 6] = [
             (f.title, b.title),
@@ -564,31 +678,142 @@ impl CaseIndex {
         // FIELD_TIE_BREAKER. A plain sum over fields would count the same words again and
         // again, because fields overlap (the full text contains the facts, a guiding case's
         // gist restates them), so documents with more copies of a text would win.
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term in terms {
-            let mut per_field: Vec<Box<dyn Query>> = Vec::new();
-            for (field, boost) in fields {
-                if boost <= 0.0 {
-                    continue;
-                }
-                let q = TermQuery::new(
-                    Term::from_field_text(field, &term.text),
-                    IndexRecordOption::WithFreqs,
-                );
-                per_field.push(Box::new(BoostQuery::new(
-                    Box::new(q),
-                    boost * term.tf_boost,
-                )));
-            }
-            clauses.push((
-                Occur::Should,
-                Box::new(DisjunctionMaxQuery::with_tie_breaker(
-                    per_field,
-                    FIELD_TIE_BREAKER,
-                )),
-            ));
+        let clauses = terms
+            .iter()
+            .map(|term| {
+                fields
+                    .iter()
+                    .filter(|(_, boost)| *boost > 0.0)
+                    .map(|&(field, boost)| {
+                        (
+                            Term::from_field_text(field, &term.text),
+                            boost * term.tf_boost,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        TextPlan {
+            clauses,
+            dismax: true,
         }
+    }
+
+    fn text_query(&self, plan: &TextPlan) -> Box<dyn Query> {
+        let term_query = |(term, boost): &(Term, f32)| -> Box<dyn Query> {
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                *boost,
+            ))
+        };
+        let clauses = plan
+            .clauses
+            .iter()
+            .map(|clause| -> (Occur, Box<dyn Query>) {
+                if plan.dismax {
+                    let per_field = clause.iter().map(term_query).collect();
+                    (
+                        Occur::Should,
+                        Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                            per_field,
+                            FIELD_TIE_BREAKER,
+                        )),
+                    )
+                } else {
+                    // a facts-plan clause has exactly one field
+                    let mut per_field: Vec<Box<dyn Query>> =
+                        clause.iter().map(term_query).collect();
+                    match (per_field.pop(), per_field.is_empty()) {
+                        (Some(q), true) => (Occur::Should, q),
+                        (q, _) => (
+                            Occur::Should,
+                            Box::new(BooleanQuery::new(
+                                per_field
+                                    .into_iter()
+                                    .chain(q)
+                                    .map(|q| (Occur::Should, q))
+                                    .collect(),
+                            )),
+                        ),
+                    }
+                }
+            })
+            .collect();
         Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// The scores `plan` gives the documents `docs` (all alive; any order), computed term
+    /// by term: each term's postings are skipped straight to the given documents, so the
+    /// cost grows with the number of documents asked for, not with the index (a text query
+    /// AND-ed with a filter of ids makes tantivy walk every posting of every term).
+    /// Summed as tantivy's union sums them (clauses in order; a dismax clause as
+    /// max + tie × (sum − max)), so the scores are the same as a filtered search's.
+    /// `None` for a document no clause matches.
+    fn plan_scores(
+        &self,
+        searcher: &Searcher,
+        plan: &TextPlan,
+        docs: &[DocAddress],
+    ) -> Result<Vec<Option<f32>>> {
+        let enable = tantivy::query::EnableScoring::enabled_from_searcher(searcher);
+        // documents of each segment, ascending (postings only seek forwards)
+        let mut by_segment: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
+        for (i, d) in docs.iter().enumerate() {
+            by_segment
+                .entry(d.segment_ord)
+                .or_default()
+                .push((d.doc_id, i));
+        }
+        let mut totals: Vec<Option<f32>> = vec![None; docs.len()];
+        let mut weights = Vec::with_capacity(plan.clauses.len());
+        for clause in &plan.clauses {
+            let mut per_field = Vec::with_capacity(clause.len());
+            for (term, boost) in clause {
+                let weight =
+                    TermQuery::new(term.clone(), IndexRecordOption::WithFreqs).weight(enable)?;
+                per_field.push((weight, *boost));
+            }
+            weights.push(per_field);
+        }
+        for (segment, mut local) in by_segment {
+            local.sort_unstable();
+            let reader = searcher.segment_reader(segment);
+            // (max, sum) of the current clause for each local document
+            let mut clause_scores: Vec<Option<(f32, f32)>> = vec![None; local.len()];
+            for per_field in &weights {
+                clause_scores.iter_mut().for_each(|s| *s = None);
+                for (weight, boost) in per_field {
+                    let mut scorer = weight.scorer(reader, *boost)?;
+                    for (slot, &(doc, _)) in clause_scores.iter_mut().zip(&local) {
+                        let mut at = scorer.doc();
+                        if at < doc {
+                            at = scorer.seek(doc);
+                        }
+                        if at == tantivy::TERMINATED {
+                            break;
+                        }
+                        if at == doc {
+                            let s = scorer.score();
+                            *slot = Some(match *slot {
+                                None => (s, s),
+                                Some((max, sum)) => (max.max(s), sum + s),
+                            });
+                        }
+                    }
+                }
+                for (slot, &(_, i)) in clause_scores.iter().zip(&local) {
+                    if let Some((max, sum)) = *slot {
+                        let clause = if plan.dismax {
+                            max + (sum - max) * FIELD_TIE_BREAKER
+                        } else {
+                            sum
+                        };
+                        totals[i] = Some(totals[i].unwrap_or(0.0) + clause);
+                    }
+                }
+            }
+        }
+        Ok(totals)
     }
 
     /// The score-free filter query, or `None` when nothing is filtered.
@@ -684,7 +909,7 @@ impl CaseIndex {
             // Text was given but none of it occurs in the index: nothing matches.
             return Ok((Vec::new(), terms));
         }
-        let text = self.text_query(&terms, self.is_fact_like(&req.text));
+        let text = self.text_query(&self.text_plan(&terms, self.is_fact_like(&req.text)));
         let query: Box<dyn Query> = match filter {
             Some(filter) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, text),
@@ -780,33 +1005,44 @@ impl CaseIndex {
     /// order given), unknown ids are left out.
     pub fn bm25_scores_for(&self, text: &str, ids: &[CaseId]) -> Result<Vec<(CaseId, f32)>> {
         let searcher = self.searcher();
-        let mut req = SearchRequest {
-            text: text.to_string(),
-            filters: Filters {
-                ids: Some(ids.to_vec()),
-                ..Filters::default()
-            },
-            top_k: ids.len(),
-            ..SearchRequest::default()
-        };
-        let (docs, _) = self.ranked(&searcher, &req)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for (score, addr) in docs {
-            out.push((self.load_id(&searcher, addr)?, score));
-        }
-        if out.len() < ids.len() {
-            req.text.clear();
-            let (present, _) = self.ranked(&searcher, &req)?;
-            let mut present_ids = std::collections::HashSet::new();
-            for (_, addr) in present {
-                present_ids.insert(self.load_id(&searcher, addr)?);
-            }
-            for id in ids {
-                if present_ids.contains(id) && !out.iter().any(|(o, _)| o == id) {
-                    out.push((id.clone(), 0.0));
+        // the indexed cases among `ids`, each once, in the order given
+        let mut seen = HashSet::new();
+        let mut present: Vec<(CaseId, DocAddress)> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if seen.insert(id) {
+                if let Some(addr) = self.doc_address(&searcher, id)? {
+                    present.push((id.clone(), addr));
                 }
             }
         }
+        let terms = if text.trim().is_empty() {
+            Vec::new()
+        } else {
+            self.query_terms(&searcher, text)?
+        };
+        let scores = if terms.is_empty() {
+            vec![None; present.len()]
+        } else {
+            let plan = self.text_plan(&terms, self.is_fact_like(text));
+            let docs: Vec<DocAddress> = present.iter().map(|(_, a)| *a).collect();
+            self.plan_scores(&searcher, &plan, &docs)?
+        };
+        // matches best first (ties by document, as a top-k search orders them), then the
+        // rest with 0.0 in the order given
+        let mut matched: Vec<(f32, DocAddress, &CaseId)> = Vec::new();
+        let mut rest = Vec::new();
+        for ((id, addr), score) in present.iter().zip(scores) {
+            match score {
+                Some(s) => matched.push((s, *addr, id)),
+                None => rest.push((id.clone(), 0.0)),
+            }
+        }
+        matched.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut out: Vec<(CaseId, f32)> = matched
+            .into_iter()
+            .map(|(s, _, id)| (id.clone(), s))
+            .collect();
+        out.extend(rest);
         Ok(out)
     }
 
@@ -1206,6 +1442,82 @@ mod tests {
             .unwrap();
         let free_zj = free.iter().find(|h| h.id.as_str() == "t:theft-zj").unwrap();
         assert!((free_zj.score - scores[0].1).abs() < 1e-5);
+    }
+
+    #[test]
+    fn bm25_scores_for_equals_a_search_filtered_to_the_same_ids() {
+        let (_dir, index) = fixture();
+        let all = index.all_ids().unwrap();
+        // a keyword query (dismax plan) and a fact description (facts plan)
+        let long = "2019年3月5日，被告人王某窜至北京市海淀区某小区，撬锁入户盗窃笔记本电脑一台，\
+                    价值人民币5000元。被告人李某在杭州某商场趁人不备扒窃他人手机一部，价值人民币3000元，\
+                    后被当场抓获，赃物已发还被害人。";
+        assert!(index.is_fact_like(long));
+        for text in ["商场扒窃手机", "盗窃 电脑 抓获", long] {
+            // every subset shape: all cases, a few (one twice), one
+            for ids in [
+                all.clone(),
+                vec![all[1].clone(), all[0].clone(), all[1].clone()],
+                vec![all[2].clone()],
+            ] {
+                let direct = index.bm25_scores_for(text, &ids).unwrap();
+                let searched = index
+                    .search(&SearchRequest {
+                        text: text.into(),
+                        filters: Filters {
+                            ids: Some(ids.clone()),
+                            ..Default::default()
+                        },
+                        top_k: ids.len(),
+                        ..SearchRequest::default()
+                    })
+                    .unwrap();
+                // the matches: same cases, same order, the very same scores
+                let matched: Vec<(CaseId, f32)> =
+                    direct.iter().filter(|(_, s)| *s > 0.0).cloned().collect();
+                let want: Vec<(CaseId, f32)> =
+                    searched.into_iter().map(|h| (h.id, h.score)).collect();
+                assert_eq!(matched, want, "{text}");
+                // then each other indexed case once, with 0.0
+                let mut distinct = ids.clone();
+                distinct.sort();
+                distinct.dedup();
+                assert_eq!(direct.len(), distinct.len(), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn coverage_from_postings_equals_coverage_from_the_text() {
+        let (_dir, index) = fixture();
+        let cases: Vec<Case> = index
+            .all_ids()
+            .unwrap()
+            .iter()
+            .map(|id| index.get(id).unwrap().unwrap())
+            .collect();
+        let long =
+            "被告人李某在杭州某商场趁人不备扒窃他人手机一部，价值人民币3000元，后被当场抓获。\
+                    被告人王某撬锁入户盗窃笔记本电脑一台，诈骗他人钱财。";
+        let mut from_postings = 0;
+        for text in ["扒窃手机", "盗窃 电脑 北京市", "量子计算机", long] {
+            let m = index.coverage_measure(text).unwrap();
+            for case in &cases {
+                let by_text = m.covered_by_text(case);
+                let share = m.of(case).share;
+                assert_eq!(share, by_text / m.total, "{text} / {}", case.id.as_str());
+                if m.indexed.matched(case).unwrap().is_some() {
+                    from_postings += 1;
+                }
+            }
+        }
+        // the postings answered for every indexed non-guiding case
+        assert!(from_postings >= 4 * (cases.len() - 1), "{from_postings}");
+        // a case the index does not hold is measured from its text
+        let outside = case("t:outside", "盗窃罪", "在商场扒窃手机。");
+        let m = index.coverage_measure("扒窃手机").unwrap();
+        assert!(m.indexed.matched(&outside).unwrap().is_none());
+        assert!(m.of(&outside).share > 0.9);
     }
 
     #[test]
