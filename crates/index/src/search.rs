@@ -5,6 +5,13 @@
 //! distinct token becomes a `TermQuery` in every text field, boosted by [`FieldBoosts`]
 //! and summed (a disjunction). Filters are score-free (`ConstScoreQuery` with 0) and
 //! AND-ed; values within one filter field are OR-ed.
+//!
+//! Three plans keep long queries cheap as the index grows: a long fact query finds its
+//! candidates with its most informative terms and scores them with all of them (two
+//! stages); a given set of cases (re-ranking, snippets of a page) is scored term by
+//! term, each term's postings skipped to those documents, never by AND-ing the text
+//! with an ids filter (which walks every posting of every term); and a hit's coverage
+//! of the query is read from its postings, not by cutting its text again.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
@@ -202,6 +209,16 @@ impl Filters {
     pub fn is_empty(&self) -> bool {
         self == &Filters::default()
     }
+
+    /// The ids when they are the only filter.
+    fn only_ids(&self) -> Option<&[CaseId]> {
+        let ids = self.ids.as_deref()?;
+        let rest = Filters {
+            ids: None,
+            ..self.clone()
+        };
+        rest.is_empty().then_some(ids)
+    }
 }
 
 /// A search: text, filters and the page of results wanted.
@@ -375,6 +392,13 @@ impl CoverageMeasure {
             .sum()
     }
 }
+
+/// Fact queries with more terms than this find their candidates with these most
+/// informative terms first ([`CaseIndex::ranked_in_two_stages`]).
+const FIRST_STAGE_TERMS: usize = 48;
+/// Candidates the first stage finds per result wanted, and at least.
+const FIRST_STAGE_PER_RESULT: usize = 4;
+const FIRST_STAGE_MIN: usize = 200;
 
 /// Weight of a token's matches in its other fields, beside its best field's.
 pub const FIELD_TIE_BREAKER: f32 = 0.2;
@@ -909,7 +933,92 @@ impl CaseIndex {
             // Text was given but none of it occurs in the index: nothing matches.
             return Ok((Vec::new(), terms));
         }
-        let text = self.text_query(&self.text_plan(&terms, self.is_fact_like(&req.text)));
+        let plan = self.text_plan(&terms, self.is_fact_like(&req.text));
+        if let Some(ids) = req.filters.only_ids() {
+            // a few given cases: scored term by term, not by walking every posting
+            let ranked = self.ranked_among(searcher, &plan, ids)?;
+            let page = ranked.into_iter().skip(req.offset).take(req.top_k);
+            return Ok((page.collect(), terms));
+        }
+        if filter.is_none() && !plan.dismax && terms.len() > FIRST_STAGE_TERMS {
+            return Ok((
+                self.ranked_in_two_stages(searcher, req, &terms, &plan)?,
+                terms,
+            ));
+        }
+        Ok((self.ranked_by_query(searcher, req, &plan, filter)?, terms))
+    }
+
+    /// A long fact query: its [`FIRST_STAGE_TERMS`] most informative terms find the
+    /// candidates (block-max WAND prunes a short disjunction far better than one of
+    /// hundreds of terms), then every term of `plan` scores them exactly, so the page is
+    /// the full query's ranking of those candidates.
+    fn ranked_in_two_stages(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+        terms: &[QueryTerm],
+        plan: &TextPlan,
+    ) -> Result<Ranked> {
+        let wanted = req.offset + req.top_k;
+        let first = self.text_plan(&terms[..FIRST_STAGE_TERMS.min(terms.len())], true);
+        let candidates = self.ranked_by_query(
+            searcher,
+            &SearchRequest {
+                top_k: (wanted * FIRST_STAGE_PER_RESULT).max(FIRST_STAGE_MIN),
+                offset: 0,
+                ..req.clone()
+            },
+            &first,
+            None,
+        )?;
+        let docs: Vec<DocAddress> = candidates.into_iter().map(|(_, addr)| addr).collect();
+        let scores = self.plan_scores(searcher, plan, &docs)?;
+        let mut ranked: Ranked = docs
+            .into_iter()
+            .zip(scores)
+            .filter_map(|(addr, score)| score.map(|s| (s, addr)))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(ranked
+            .into_iter()
+            .skip(req.offset)
+            .take(req.top_k)
+            .collect())
+    }
+
+    /// The cases of `ids` that `plan` matches, best first (ties by document, as a top-k
+    /// search orders them); the same scores as the query AND-ed with an ids filter.
+    fn ranked_among(&self, searcher: &Searcher, plan: &TextPlan, ids: &[CaseId]) -> Result<Ranked> {
+        let mut docs = Vec::with_capacity(ids.len());
+        let mut seen = HashSet::new();
+        for id in ids {
+            if let Some(addr) = self.doc_address(searcher, id)? {
+                if seen.insert(addr) {
+                    docs.push(addr);
+                }
+            }
+        }
+        let scores = self.plan_scores(searcher, plan, &docs)?;
+        let mut ranked: Ranked = docs
+            .into_iter()
+            .zip(scores)
+            .filter_map(|(addr, score)| score.map(|s| (s, addr)))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(ranked)
+    }
+
+    /// `plan` as one tantivy query AND-ed with `filter`, top-k by score.
+    fn ranked_by_query(
+        &self,
+        searcher: &Searcher,
+        req: &SearchRequest,
+        plan: &TextPlan,
+        filter: Option<Box<dyn Query>>,
+    ) -> Result<Ranked> {
+        let collector = TopDocs::with_limit(req.top_k).and_offset(req.offset);
+        let text = self.text_query(plan);
         let query: Box<dyn Query> = match filter {
             Some(filter) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, text),
@@ -917,8 +1026,7 @@ impl CaseIndex {
             ])),
             None => text,
         };
-        let docs = searcher.search(&query, &collector.order_by_score())?;
-        Ok((docs, terms))
+        Ok(searcher.search(&query, &collector.order_by_score())?)
     }
 
     /// The query tokens a search for `text` would use, most informative first (see
@@ -1445,44 +1553,124 @@ mod tests {
     }
 
     #[test]
-    fn bm25_scores_for_equals_a_search_filtered_to_the_same_ids() {
+    fn scoring_given_cases_term_by_term_equals_the_filtered_tantivy_query() {
         let (_dir, index) = fixture();
         let all = index.all_ids().unwrap();
+        let searcher = index.searcher();
         // a keyword query (dismax plan) and a fact description (facts plan)
         let long = "2019年3月5日，被告人王某窜至北京市海淀区某小区，撬锁入户盗窃笔记本电脑一台，\
                     价值人民币5000元。被告人李某在杭州某商场趁人不备扒窃他人手机一部，价值人民币3000元，\
                     后被当场抓获，赃物已发还被害人。";
         assert!(index.is_fact_like(long));
+        let mut compared = 0;
         for text in ["商场扒窃手机", "盗窃 电脑 抓获", long] {
+            let terms = index.query_terms(&searcher, text).unwrap();
+            let plan = index.text_plan(&terms, index.is_fact_like(text));
+            assert_eq!(plan.dismax, text != long);
             // every subset shape: all cases, a few (one twice), one
             for ids in [
                 all.clone(),
                 vec![all[1].clone(), all[0].clone(), all[1].clone()],
                 vec![all[2].clone()],
             ] {
-                let direct = index.bm25_scores_for(text, &ids).unwrap();
-                let searched = index
-                    .search(&SearchRequest {
-                        text: text.into(),
-                        filters: Filters {
-                            ids: Some(ids.clone()),
-                            ..Default::default()
-                        },
-                        top_k: ids.len(),
-                        ..SearchRequest::default()
-                    })
+                let req = SearchRequest {
+                    text: text.into(),
+                    filters: Filters {
+                        ids: Some(ids.clone()),
+                        ..Default::default()
+                    },
+                    top_k: ids.len(),
+                    ..SearchRequest::default()
+                };
+                let by_query = index
+                    .ranked_by_query(&searcher, &req, &plan, index.filter_query(&req.filters))
                     .unwrap();
-                // the matches: same cases, same order, the very same scores
-                let matched: Vec<(CaseId, f32)> =
-                    direct.iter().filter(|(_, s)| *s > 0.0).cloned().collect();
-                let want: Vec<(CaseId, f32)> =
-                    searched.into_iter().map(|h| (h.id, h.score)).collect();
+                let among = index.ranked_among(&searcher, &plan, &ids).unwrap();
+                // same documents, same order, the very same scores
+                assert_eq!(among, by_query, "{text}");
+                compared += among.len();
+                // bm25_scores_for: those matches, then each other given case with 0.0
+                let scores = index.bm25_scores_for(text, &ids).unwrap();
+                let matched: Vec<f32> = scores.iter().map(|s| s.1).filter(|s| *s > 0.0).collect();
+                let want: Vec<f32> = by_query.iter().map(|r| r.0).collect();
                 assert_eq!(matched, want, "{text}");
-                // then each other indexed case once, with 0.0
                 let mut distinct = ids.clone();
                 distinct.sort();
                 distinct.dedup();
-                assert_eq!(direct.len(), distinct.len(), "{text}");
+                assert_eq!(scores.len(), distinct.len(), "{text}");
+            }
+        }
+        assert!(compared >= 6, "{compared}");
+    }
+
+    #[test]
+    fn a_long_fact_query_in_two_stages_ranks_like_the_whole_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = CaseIndex::open_or_create(dir.path()).unwrap();
+        // 600 cases, each 40 words of a 300-word vocabulary: more cases than the first
+        // stage keeps, so it really prunes
+        let vocabulary: Vec<String> = (0..300).map(|k| format!("词{k}号证据")).collect();
+        let mut seed = 17u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let mut w = index.writer().unwrap();
+        for i in 0..600 {
+            let facts: Vec<&str> = (0..40).map(|_| vocabulary[next(300)].as_str()).collect();
+            w.upsert(&case(&format!("t:{i}"), "盗窃罪", &facts.join("，")))
+                .unwrap();
+        }
+        w.commit().unwrap();
+        let searcher = index.searcher();
+        for q in 0..5 {
+            let words: Vec<&str> = (0..70).map(|_| vocabulary[next(300)].as_str()).collect();
+            let text = words.join("，");
+            let terms = index.query_terms(&searcher, &text).unwrap();
+            assert!(terms.len() > FIRST_STAGE_TERMS, "{} terms", terms.len());
+            let plan = index.text_plan(&terms, index.is_fact_like(&text));
+            assert!(!plan.dismax);
+            for (top_k, offset) in [(10, 0), (30, 20)] {
+                let req = SearchRequest {
+                    text: text.clone(),
+                    top_k,
+                    offset,
+                    ..SearchRequest::default()
+                };
+                let two = index
+                    .ranked_in_two_stages(&searcher, &req, &terms, &plan)
+                    .unwrap();
+                let whole = index.ranked_by_query(&searcher, &req, &plan, None).unwrap();
+                assert_eq!(two.len(), top_k);
+                // every case found is scored by the whole query, best first
+                let all = SearchRequest {
+                    top_k: 600,
+                    offset: 0,
+                    ..req.clone()
+                };
+                let exact: HashMap<DocAddress, f32> = index
+                    .ranked_by_query(&searcher, &all, &plan, None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(s, a)| (a, s))
+                    .collect();
+                for pair in two.windows(2) {
+                    assert!(pair[0].0 >= pair[1].0);
+                }
+                for (score, addr) in &two {
+                    assert!((score - exact[addr]).abs() <= 1e-4 * score, "query {q}");
+                }
+                // the first page exactly; deeper pages nearly all, even on this corpus
+                // of equally rare words (real queries have a few telling words)
+                let found: HashSet<DocAddress> = two.iter().map(|x| x.1).collect();
+                let kept = whole.iter().filter(|x| found.contains(&x.1)).count();
+                if offset == 0 {
+                    assert_eq!(kept, top_k, "query {q}");
+                } else {
+                    assert!(kept * 10 >= top_k * 9, "query {q}: {kept} of {top_k}");
+                }
             }
         }
     }
