@@ -318,6 +318,12 @@ impl Engine {
         Ok(self.current()?.index.get(id)?)
     }
 
+    /// The bytes stored with case `id` at ingest for ranking (see
+    /// `leian_rank::LegalElements::to_stored`), without loading the case.
+    pub fn stored_elements(&self, id: &CaseId) -> Result<Option<Vec<u8>>> {
+        Ok(self.current()?.index.stored_elements(id)?)
+    }
+
     pub fn statute(&self, law: &str, article: u32) -> Result<Option<StatuteArticle>> {
         Ok(self.current()?.index.statute(law, article)?)
     }

@@ -236,10 +236,20 @@ fn write_meta(path: &Path, meta: &GenerationMeta) -> Result<()> {
     write_atomically(path, &json)
 }
 
+/// Opens the tantivy index in `dir` with the schema it was made with (an index made
+/// before a field was added keeps working without it), or creates it with `schema`.
 fn open_tantivy(dir: &Path, schema: tantivy::schema::Schema) -> Result<Index> {
     fs::create_dir_all(dir).map_err(|e| IndexError::io(dir, e))?;
     let directory = MmapDirectory::open(dir)?;
-    Ok(Index::open_or_create(directory, schema)?)
+    if Index::exists(&directory).map_err(tantivy::TantivyError::from)? {
+        Ok(Index::open(directory)?)
+    } else {
+        Ok(Index::create(
+            directory,
+            schema,
+            tantivy::IndexSettings::default(),
+        )?)
+    }
 }
 
 impl CaseIndex {
@@ -545,6 +555,33 @@ impl CaseIndex {
         live_doc(searcher, self.inner.fields.id, id)
     }
 
+    /// The elements stored with the live case `id` at ingest, read from the fast field
+    /// (the stored case is not loaded); `None` when the case is absent, was written
+    /// without them, or the index predates the field.
+    pub fn stored_elements(&self, id: &CaseId) -> Result<Option<Vec<u8>>> {
+        if self.inner.fields.elements.is_none() {
+            return Ok(None);
+        }
+        let searcher = self.searcher();
+        let Some(addr) = self.doc_address(&searcher, id)? else {
+            return Ok(None);
+        };
+        let reader = searcher.segment_reader(addr.segment_ord);
+        let Some(column) = reader.fast_fields().bytes("elements")? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for ord in column.term_ords(addr.doc_id) {
+            if column
+                .ord_to_bytes(ord, &mut out)
+                .map_err(tantivy::TantivyError::from)?
+            {
+                return Ok(Some(out));
+            }
+        }
+        Ok(None)
+    }
+
     pub(crate) fn load_case(&self, searcher: &Searcher, addr: DocAddress) -> Result<Case> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let json = doc
@@ -662,9 +699,19 @@ impl CaseWriter {
 
     /// Adds `case`, replacing any case with the same id (never a duplicate).
     pub fn upsert(&mut self, case: &Case) -> Result<()> {
+        self.upsert_with_elements(case, None)
+    }
+
+    /// [`Self::upsert`], storing `elements` (what a ranker extracted from the case, in
+    /// its own encoding) beside it when the index has the field; read back with
+    /// [`CaseIndex::stored_elements`].
+    pub fn upsert_with_elements(&mut self, case: &Case, elements: Option<&[u8]>) -> Result<()> {
         self.learn_words(legal_terms_from_charges(&case.charges));
         let fields = &self.index.inner.fields;
-        let doc = fields.document(case)?;
+        let mut doc = fields.document(case)?;
+        if let (Some(field), Some(bytes)) = (fields.elements, elements) {
+            doc.add_bytes(field, bytes);
+        }
         self.writer
             .delete_term(Term::from_field_text(fields.id, case.id.as_str()));
         self.writer.add_document(doc)?;
@@ -784,6 +831,48 @@ pub(crate) mod tests {
             result: "被告人犯罪，判处有期徒刑一年。".to_string(),
         };
         c
+    }
+
+    #[test]
+    fn an_index_made_before_the_elements_field_opens_and_answers_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("idx");
+        drop(CaseIndex::open_or_create(&root).unwrap());
+        // replace the first generation's tantivy index by one with the older schema:
+        // every field but `elements`
+        let tantivy_dir = root.join(FIRST_GENERATION).join("tantivy");
+        fs::remove_dir_all(&tantivy_dir).unwrap();
+        fs::create_dir_all(&tantivy_dir).unwrap();
+        let mut older = tantivy::schema::Schema::builder();
+        for (_, entry) in CaseFields::new_schema().fields() {
+            if entry.name() != "elements" {
+                older.add_field(entry.clone());
+            }
+        }
+        Index::create_in_dir(&tantivy_dir, older.build()).unwrap();
+
+        let index = CaseIndex::open_or_create(&root).unwrap();
+        assert!(index.inner.fields.elements.is_none());
+        let theft = case("t:1", "盗窃罪", "被告人在商场扒窃手机一部。");
+        let mut w = index.writer().unwrap();
+        w.upsert_with_elements(&theft, Some(b"ignored")).unwrap();
+        w.commit().unwrap();
+        assert_eq!(index.get(&theft.id).unwrap(), Some(theft.clone()));
+        assert_eq!(index.stored_elements(&theft.id).unwrap(), None);
+        let hits = index
+            .search(&crate::SearchRequest::text("扒窃手机", 5))
+            .unwrap();
+        assert_eq!(hits.first().map(|h| h.id.as_str()), Some("t:1"));
+
+        // a new index stores them
+        let fresh = CaseIndex::open_or_create(&dir.path().join("fresh")).unwrap();
+        let mut w = fresh.writer().unwrap();
+        w.upsert_with_elements(&theft, Some(b"\x01{}")).unwrap();
+        w.commit().unwrap();
+        assert_eq!(
+            fresh.stored_elements(&theft.id).unwrap().as_deref(),
+            Some(&b"\x01{}"[..])
+        );
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub struct CaseFields {
     pub year: Field,
     /// `yyyymmdd` (fast), 0 when unknown: the recency order of filter-only searches.
     pub date_key: Field,
+    /// What the ranker extracted from the case at ingest, as its caller encoded it
+    /// (bytes, fast: read without loading the stored case). Absent from indexes made
+    /// before the field existed.
+    pub elements: Option<Field>,
 }
 
 fn text_options() -> TextOptions {
@@ -76,6 +80,7 @@ impl CaseFields {
         }
         b.add_u64_field("year", NumericOptions::default() | INDEXED | FAST);
         b.add_u64_field("date_key", FAST);
+        b.add_bytes_field("elements", FAST);
         b.build()
     }
 
@@ -104,6 +109,7 @@ impl CaseFields {
             statutes: f("statutes")?,
             year: f("year")?,
             date_key: f("date_key")?,
+            elements: schema.get_field("elements").ok(),
             schema,
         })
     }

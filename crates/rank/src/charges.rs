@@ -14,7 +14,9 @@
 use serde::Serialize;
 
 /// Where a charge sits in the 刑法.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct ChargeArticle {
     /// The defining article (之一/之二 articles share their base number).
     pub article: u16,

@@ -6,11 +6,15 @@
 use crate::charges::{resolve_charges, ChargeArticle};
 use leian_ingest::{extract_circumstances, parse_cn_int, Case, Circumstance, StatuteRef};
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
+/// The version of [`LegalElements::to_stored`]: raise it with any change to what is
+/// extracted or how.
+const STORED_VERSION: u8 = 1;
+
 /// Harm to a victim, in order of gravity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Harm {
     /// 轻微伤.
@@ -49,7 +53,7 @@ pub enum QuantityKind {
 }
 
 /// The largest quantity of each kind found in a text.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Quantities {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub money: Option<f64>,
@@ -90,7 +94,7 @@ impl Quantities {
 }
 
 /// The elements of one case or query.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LegalElements {
     /// Charges as given or inferred (names as written).
     pub charges: Vec<String>,
@@ -122,6 +126,43 @@ impl LegalElements {
     /// Elements of an indexed case: its charges and statutes, and what its facts say.
     pub fn of_case(case: &Case) -> Self {
         Self::from_text(case.fact_text(), &case.charges, &case.statutes)
+    }
+
+    /// The bytes an index stores for a case at ingest ([`Self::from_stored`] reads them):
+    /// a version byte, then JSON, quantities as the bits of their `f64` (serde_json's
+    /// default parser may miss the last bit of a decimal: 105490.99999999999 came back as
+    /// 105491). The version changes whenever the extraction rules do, so elements stored
+    /// by an older leian are extracted again instead of trusted.
+    pub fn to_stored(&self) -> Vec<u8> {
+        let q = self.quantities;
+        let bits = [q.money, q.mass, q.alcohol, q.timber].map(|v| v.map(f64::to_bits));
+        let rest = LegalElements {
+            quantities: Quantities::default(),
+            ..self.clone()
+        };
+        let mut out = vec![STORED_VERSION];
+        // serialising plain data into a Vec cannot fail
+        out.extend(serde_json::to_vec(&(rest, bits)).unwrap_or_default());
+        out
+    }
+
+    /// Elements stored by [`Self::to_stored`] of this version; `None` for any other
+    /// version or bytes that do not parse.
+    pub fn from_stored(bytes: &[u8]) -> Option<Self> {
+        let (&version, json) = bytes.split_first()?;
+        if version != STORED_VERSION {
+            return None;
+        }
+        let (mut e, [money, mass, alcohol, timber]): (LegalElements, [Option<u64>; 4]) =
+            serde_json::from_slice(json).ok()?;
+        let value = |b: Option<u64>| b.map(f64::from_bits);
+        e.quantities = Quantities {
+            money: value(money),
+            mass: value(mass),
+            alcohol: value(alcohol),
+            timber: value(timber),
+        };
+        Some(e)
     }
 
     /// Replaces the charges (given by a judge or inferred).
@@ -234,6 +275,27 @@ pub fn extract_harm(text: &str) -> Option<Harm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_elements_come_back_to_the_last_bit() {
+        let mut e = LegalElements::from_text(
+            "被告人入户盗窃，后自首，致被害人轻伤。",
+            &["盗窃罪".to_string()],
+            &[],
+        );
+        // a sum of decimals that serde_json's default parser reads one bit off
+        e.quantities.money = Some(105_490.999_999_999_99);
+        e.quantities.alcohol = Some(0.1 + 0.2);
+        assert!(!e.circumstances.is_empty() && e.harm.is_some());
+        let back = LegalElements::from_stored(&e.to_stored());
+        assert_eq!(back.as_ref(), Some(&e));
+        assert_eq!(
+            back.and_then(|b| b.quantities.money).map(f64::to_bits),
+            Some(105_490.999_999_999_99f64.to_bits())
+        );
+        assert_eq!(LegalElements::from_stored(b""), None);
+        assert_eq!(LegalElements::from_stored(b"\x01not json"), None);
+    }
 
     #[test]
     fn money_in_digits_and_chinese_numerals() {

@@ -372,7 +372,7 @@ impl Engine {
                          done: &mut u64|
          -> Result<()> {
             for case in batch.iter() {
-                writer.upsert(case)?;
+                super::writer::write_case(writer, case)?;
             }
             let cases: Vec<Case> = std::mem::take(batch);
             let n = cases.len() as u64;

@@ -71,7 +71,7 @@ pub struct EngineWriter<'a> {
 impl EngineWriter<'_> {
     /// Adds or replaces a case (same id = replace).
     pub fn upsert(&mut self, case: Case) -> Result<()> {
-        self.writer.upsert(&case)?;
+        write_case(&mut self.writer, &case)?;
         self.deleted.retain(|id| id != &case.id);
         if self.generation.dense.is_some() {
             self.pending.push(case);
@@ -215,11 +215,57 @@ pub(crate) fn embed_cases(
     Ok((stats, embedded))
 }
 
+/// Writes `case` into the index with its legal elements extracted once, here, so that
+/// ranking reads them from the index instead of extracting them from the stored text on
+/// every query.
+pub(crate) fn write_case(writer: &mut leian_index::CaseWriter, case: &Case) -> Result<()> {
+    let elements = leian_rank::LegalElements::of_case(case).to_stored();
+    Ok(writer.upsert_with_elements(case, Some(&elements))?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::EngineOptions;
     use crate::test_cases::{case, ids};
+
+    #[test]
+    fn legal_elements_are_stored_at_ingest_replaced_with_the_case_and_kept_by_a_rebuild() {
+        use leian_rank::LegalElements;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut theft = case("t:1", "被告人甲入户盗窃现金人民币五千元，后自首。");
+        theft.charges = vec!["盗窃罪".into()];
+        let drunk = case("t:2", "被告人乙醉酒驾驶机动车，血液酒精含量为180mg/100ml。");
+        let engine = crate::test_cases::engine_with(dir.path(), vec![theft.clone(), drunk]);
+        let stored = |id: &str| {
+            engine
+                .stored_elements(&CaseId::new(id))
+                .expect("read")
+                .and_then(|b| LegalElements::from_stored(&b))
+        };
+        let want = LegalElements::of_case(&theft);
+        assert!(want.quantities.money.is_some() && !want.articles.is_empty());
+        assert_eq!(stored("t:1"), Some(want));
+        assert!(stored("t:2").is_some_and(|e| e.quantities.alcohol == Some(180.0)));
+        assert_eq!(stored("t:nope"), None);
+        // a replaced case has its new elements
+        let mut w = engine.writer().expect("writer");
+        let mut robbery = case("t:1", "被告人甲持刀抢劫，致被害人轻伤。");
+        robbery.charges = vec!["抢劫罪".into()];
+        w.upsert(robbery.clone()).expect("upsert");
+        w.commit(&mut |_, _| {}).expect("commit");
+        assert_eq!(stored("t:1"), Some(LegalElements::of_case(&robbery)));
+        // a rebuild writes them into the new generation too
+        engine
+            .rebuild(&crate::RebuildOptions::default(), &mut |_| {})
+            .expect("rebuild");
+        assert_eq!(engine.generation_number(), 2);
+        assert_eq!(stored("t:1"), Some(LegalElements::of_case(&robbery)));
+        // bytes of another version are not trusted
+        let mut other = LegalElements::of_case(&robbery).to_stored();
+        other[0] = other[0].wrapping_add(1);
+        assert_eq!(LegalElements::from_stored(&other), None);
+    }
 
     #[test]
     fn ingest_replaces_by_id_deletes_and_other_engines_see_the_commit() {

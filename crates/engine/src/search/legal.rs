@@ -177,10 +177,20 @@ impl LegalRanker {
         if let Some(e) = self.elements.lock().map_err(|_| Self::poisoned())?.get(id) {
             return Ok(Some(e.clone()));
         }
-        let Some(case) = engine.get(id)? else {
-            return Ok(None);
+        // stored at ingest; extracted here only for cases written before elements were
+        // stored (or by an older extraction)
+        let stored = engine
+            .stored_elements(id)?
+            .and_then(|bytes| LegalElements::from_stored(&bytes));
+        let e = match stored {
+            Some(e) => Arc::new(e),
+            None => {
+                let Some(case) = engine.get(id)? else {
+                    return Ok(None);
+                };
+                Arc::new(LegalElements::of_case(&case))
+            }
         };
-        let e = Arc::new(LegalElements::of_case(&case));
         self.elements
             .lock()
             .map_err(|_| Self::poisoned())?
