@@ -145,6 +145,9 @@ pub struct LegalRanking {
     pub hits: Vec<LegalHit>,
 }
 
+/// Cases whose elements [`LegalRanker`] keeps in memory at most.
+const ELEMENT_CACHE_CASES: usize = 50_000;
+
 /// Ranks by legal elements; share it across queries (it caches case elements).
 pub struct LegalRanker {
     pub model: LinearRanker,
@@ -191,10 +194,13 @@ impl LegalRanker {
                 Arc::new(LegalElements::of_case(&case))
             }
         };
-        self.elements
-            .lock()
-            .map_err(|_| Self::poisoned())?
-            .insert(id.clone(), e.clone());
+        let mut cache = self.elements.lock().map_err(|_| Self::poisoned())?;
+        // a court's archive would otherwise end up whole in this map: start over past the
+        // cap (reading stored elements again costs microseconds a case)
+        if cache.len() >= ELEMENT_CACHE_CASES {
+            cache.clear();
+        }
+        cache.insert(id.clone(), e.clone());
         Ok(Some(e))
     }
 
