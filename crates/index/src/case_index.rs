@@ -535,13 +535,8 @@ impl CaseIndex {
     /// The case with `id`, if indexed.
     pub fn get(&self, id: &CaseId) -> Result<Option<Case>> {
         let searcher = self.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.inner.fields.id, id.as_str()),
-            IndexRecordOption::Basic,
-        );
-        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
-        match top.first() {
-            Some(&(_, addr)) => self.load_case(&searcher, addr).map(Some),
+        match self.doc_address(&searcher, id)? {
+            Some(addr) => self.load_case(&searcher, addr).map(Some),
             None => Ok(None),
         }
     }

@@ -560,23 +560,24 @@ impl CaseIndex {
             // document frequency per field summed over segments (as the searcher's
             // doc_freq does); the facts and title term infos are kept to measure cases
             let [facts, gist, title] = fields;
-            let mut per_field = [0u64; 3];
+            // [facts, title] summed over segments
+            let mut kept_df = [0u64; 2];
             for segment in &mut segments {
                 let mut infos = [None, None];
-                for (slot, (field, inverted)) in infos
+                for ((slot, df), (field, inverted)) in infos
                     .iter_mut()
+                    .zip(&mut kept_df)
                     .zip([facts, title].into_iter().zip(&segment.inverted))
                 {
                     *slot = inverted
                         .get_term_info(&Term::from_field_text(field, &token))
                         .map_err(tantivy::TantivyError::from)?;
+                    *df += slot.as_ref().map_or(0, |i| u64::from(i.doc_freq));
                 }
-                per_field[0] += infos[0].as_ref().map_or(0, |i| u64::from(i.doc_freq));
-                per_field[2] += infos[1].as_ref().map_or(0, |i| u64::from(i.doc_freq));
                 segment.terms.push(infos);
             }
-            per_field[1] = searcher.doc_freq(&Term::from_field_text(gist, &token))?;
-            let df = per_field.into_iter().max().unwrap_or(0);
+            let gist_df = searcher.doc_freq(&Term::from_field_text(gist, &token))?;
+            let df = kept_df[0].max(kept_df[1]).max(gist_df);
             let df = (df as f32).min(n);
             weights.push((token, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
         }
@@ -973,14 +974,8 @@ impl CaseIndex {
             None,
         )?;
         let docs: Vec<DocAddress> = candidates.into_iter().map(|(_, addr)| addr).collect();
-        let scores = self.plan_scores(searcher, plan, &docs)?;
-        let mut ranked: Ranked = docs
-            .into_iter()
-            .zip(scores)
-            .filter_map(|(addr, score)| score.map(|s| (s, addr)))
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ok(ranked
+        Ok(self
+            .ranked_docs(searcher, plan, docs)?
             .into_iter()
             .skip(req.offset)
             .take(req.top_k)
@@ -999,6 +994,17 @@ impl CaseIndex {
                 }
             }
         }
+        self.ranked_docs(searcher, plan, docs)
+    }
+
+    /// The documents of `docs` that `plan` matches, scored by [`Self::plan_scores`], best
+    /// first (ties by document, as a top-k search orders them).
+    fn ranked_docs(
+        &self,
+        searcher: &Searcher,
+        plan: &TextPlan,
+        docs: Vec<DocAddress>,
+    ) -> Result<Ranked> {
         let scores = self.plan_scores(searcher, plan, &docs)?;
         let mut ranked: Ranked = docs
             .into_iter()
@@ -1128,29 +1134,26 @@ impl CaseIndex {
         } else {
             self.query_terms(&searcher, text)?
         };
-        let scores = if terms.is_empty() {
-            vec![None; present.len()]
+        let matched = if terms.is_empty() {
+            Vec::new()
         } else {
             let plan = self.text_plan(&terms, self.is_fact_like(text));
             let docs: Vec<DocAddress> = present.iter().map(|(_, a)| *a).collect();
-            self.plan_scores(&searcher, &plan, &docs)?
+            self.ranked_docs(&searcher, &plan, docs)?
         };
-        // matches best first (ties by document, as a top-k search orders them), then the
-        // rest with 0.0 in the order given
-        let mut matched: Vec<(f32, DocAddress, &CaseId)> = Vec::new();
-        let mut rest = Vec::new();
-        for ((id, addr), score) in present.iter().zip(scores) {
-            match score {
-                Some(s) => matched.push((s, *addr, id)),
-                None => rest.push((id.clone(), 0.0)),
-            }
-        }
-        matched.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // matches best first, then the rest with 0.0 in the order given
+        let id_of: HashMap<DocAddress, &CaseId> = present.iter().map(|(id, a)| (*a, id)).collect();
+        let scored: HashSet<DocAddress> = matched.iter().map(|(_, a)| *a).collect();
         let mut out: Vec<(CaseId, f32)> = matched
-            .into_iter()
-            .map(|(s, _, id)| (id.clone(), s))
+            .iter()
+            .filter_map(|(s, a)| id_of.get(a).map(|id| ((*id).clone(), *s)))
             .collect();
-        out.extend(rest);
+        out.extend(
+            present
+                .iter()
+                .filter(|(_, a)| !scored.contains(a))
+                .map(|(id, _)| (id.clone(), 0.0)),
+        );
         Ok(out)
     }
 
