@@ -13,6 +13,7 @@
 # binary (default target/release/leian, built if missing). WORKDIR is kept when given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wait_healthy.sh
 N=${1:?usage: benches/court_scale.sh N [SECONDS] [WORKDIR]}
 SECS=${2:-20}
 PORT=${LEIAN_LOAD_PORT:-18081}
@@ -21,14 +22,6 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null || { echo "need
 if [ ! -x "$BIN" ]; then cargo build --release --quiet; fi
 if [ -n "${3:-}" ]; then WORK=$3; mkdir -p "$WORK"; KEEP=1; else WORK=$(mktemp -d); KEEP=0; fi
 SERVER=
-# waits for the server on $PORT to answer /healthz (up to 10 minutes: a big index loads)
-wait_healthy() {
-  for _ in $(seq 1 1200); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  return 1
-}
 cleanup() { [ -n "$SERVER" ] && kill -INT "$SERVER" 2>/dev/null; [ "$KEEP" = 1 ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 INDEX=$WORK/index
@@ -59,7 +52,7 @@ PY
 mkdir -p "$WORK/empty"
 "$BIN" serve --index "$WORK/empty" --addr "127.0.0.1:$PORT" >"$WORK/serve-empty.log" 2>&1 &
 SERVER=$!
-wait_healthy || { cat "$WORK/serve-empty.log" >&2; exit 1; }
+wait_healthy "$PORT" 1200 || { cat "$WORK/serve-empty.log" >&2; exit 1; }
 empty_rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
 kill -INT "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 
@@ -67,7 +60,7 @@ KEY=$("$BIN" keys create --index "$INDEX" --role judge --court 压测法院 --na
 "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --per-key-concurrent 64 \
   --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-wait_healthy || true
+wait_healthy "$PORT" 1200 || true
 curl -sf "http://127.0.0.1:$PORT/healthz" >"$WORK/health.json" || { cat "$WORK/serve.log" >&2; exit 1; }
 
 # warm up each kind once

@@ -9,6 +9,7 @@
 # `leian serve` flags go in LEIAN_SERVE_FLAGS (e.g. --no-model for BM25 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wait_healthy.sh
 INDEX=${1:?usage: benches/flood.sh INDEX_DIR [SECONDS]}
 SECS=${2:-20}
 PORT=${LEIAN_FLOOD_PORT:-18090}
@@ -22,10 +23,7 @@ run() {
   "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" ${LEIAN_SERVE_FLAGS:-} "$@" \
     >/tmp/leian-flood-serve.log 2>&1 &
   local server=$!
-  for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
+  wait_healthy "$PORT" || true
   echo "$label: $(python3 benches/flood.py "http://127.0.0.1:$PORT" "$FLOOD" "$OTHER" "$SECS")"
   kill -INT "$server"; wait "$server" || true
 }

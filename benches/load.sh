@@ -9,6 +9,7 @@
 # Set LEIAN_BIN to use a given binary (default: target/release/leian, built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wait_healthy.sh
 INDEX=${1:?usage: benches/load.sh INDEX_DIR [SECONDS]}
 SECS=${2:-20}
 PORT=${LEIAN_LOAD_PORT:-18080}
@@ -22,10 +23,7 @@ KEY=$("$BIN" keys create --index "$INDEX" --role judge --court 压测法院 --na
 "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --per-key-concurrent 64 \
   --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_healthy "$PORT" || true
 curl -sf "http://127.0.0.1:$PORT/healthz" >"$WORK/health.json" || { cat "$WORK/serve.log" >&2; exit 1; }
 # twelve fictional queries of the kinds judges type, rotated per request (benches/search.lua)
 echo "| mode | connections | requests | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | errors |"

@@ -14,6 +14,7 @@
 # Needs wrk (Debian package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wait_healthy.sh
 INDEX=${1:?usage: benches/search_latency.sh INDEX SECONDS BIN [BIN...]}
 SECS=${2:?seconds per row}
 shift 2
@@ -37,10 +38,7 @@ for BIN in "$@"; do
   "$BIN" serve --index "$INDEX" --addr "127.0.0.1:$PORT" --no-model --per-key-concurrent 64 \
     --per-key-per-minute 1000000 --per-key-heavy 64 >"$WORK/serve.log" 2>&1 &
   SERVER=$!
-  for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
+  wait_healthy "$PORT" || true
   for ranking in legal fusion; do
     for q in keyword facts; do
       # warm up (first queries read the index from disk)

@@ -9,6 +9,7 @@
 # `leian serve` flags go in LEIAN_SERVE_FLAGS (e.g. --no-model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wait_healthy.sh
 INDEX=${1:?usage: benches/soak.sh INDEX_DIR [SECONDS] [CLIENTS]}
 SECS=${2:-600}
 CLIENTS=${3:-8}
@@ -24,8 +25,5 @@ done
   >/tmp/leian-soak-serve.log 2>&1 &
 SERVER=$!
 trap 'kill -INT $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+wait_healthy "$PORT" || true
 python3 benches/soak.py "http://127.0.0.1:$PORT" "$SERVER" "$SECS" "${KEYS[@]}"
